@@ -1,0 +1,209 @@
+//! Broadcasting binary ops and operator overloading.
+//!
+//! Rules return the gradient at the broadcast (output) shape; the sweep sums
+//! it back to each operand's shape in one place.
+
+use std::ops;
+
+use smallvec::SmallVec;
+use tapegrad_tensor::{Scalar, Tensor};
+
+use crate::error::or_panic;
+use crate::tape::Op;
+use crate::{Result, Val, Var};
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Binary {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl Binary {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Binary::Add => "add",
+            Binary::Sub => "sub",
+            Binary::Mul => "mul",
+            Binary::Div => "div",
+        }
+    }
+
+    /// `y = f(a, b)`.
+    fn forward<T: Scalar>(&self, a: &Tensor<T>, b: &Tensor<T>) -> tapegrad_tensor::Result<Tensor<T>> {
+        match self {
+            Binary::Add => a.try_add(b),
+            Binary::Sub => a.try_sub(b),
+            Binary::Mul => a.try_mul(b),
+            Binary::Div => a.try_div(b),
+        }
+    }
+
+    /// `(dL/da, dL/db)`, computing only the ones wanted.
+    pub(crate) fn backward<'t, T: Scalar>(
+        &self,
+        a: &Val<'t, T>,
+        b: &Val<'t, T>,
+        y: &Val<'t, T>,
+        g: &Val<'t, T>,
+        wants: &[bool],
+    ) -> SmallVec<[Option<Val<'t, T>>; 2]> {
+        let (da, db) = match self {
+            Binary::Add => (wants[0].then(|| g.clone()), wants[1].then(|| g.clone())), // 1, 1
+            Binary::Sub => (wants[0].then(|| g.clone()), wants[1].then(|| g.neg())),   // 1, -1
+            Binary::Mul => (wants[0].then(|| g.mul(b)), wants[1].then(|| g.mul(a))),   // b, a
+            Binary::Div => (wants[0].then(|| g.div(b)), wants[1].then(|| g.mul(y).div(b).neg())), // 1/b, -a/b² = -y/b
+        };
+        smallvec::smallvec![da, db]
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    #[track_caller]
+    fn binary(self, op: Binary, other: Var<'t, T>) -> Result<Self> {
+        self.same_tape(op.name(), &other)?;
+        let y = op.forward(&self.value(), &other.value())?;
+        self.tape.record(y, Op::Binary(op), &[self, other])
+    }
+
+    /// Broadcasting `self + other`. Derivative: `1` for both (summed over
+    /// broadcast axes).
+    ///
+    /// ```
+    /// # use tapegrad_autodiff::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let a = tape.leaf(Tensor::ones(&[2, 3]));
+    /// let b = tape.leaf(Tensor::ones(&[3]));
+    /// assert_eq!(a.try_add(b).unwrap().shape().as_slice(), &[2, 3]);
+    /// assert!(a.try_add(tape.leaf(Tensor::ones(&[2]))).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::AutodiffError::Tensor`] (broadcast) naming `add` and both
+    /// shapes; [`crate::AutodiffError::TapeMismatch`].
+    #[track_caller]
+    pub fn try_add(self, other: Var<'t, T>) -> Result<Self> {
+        self.binary(Binary::Add, other)
+    }
+    /// Broadcasting `self - other`. Derivative: `1`, `-1`.
+    ///
+    /// # Errors
+    /// As [`Var::try_add`].
+    #[track_caller]
+    pub fn try_sub(self, other: Var<'t, T>) -> Result<Self> {
+        self.binary(Binary::Sub, other)
+    }
+    /// Broadcasting `self * other`. Derivative: `other`, `self`.
+    ///
+    /// # Errors
+    /// As [`Var::try_add`].
+    #[track_caller]
+    pub fn try_mul(self, other: Var<'t, T>) -> Result<Self> {
+        self.binary(Binary::Mul, other)
+    }
+    /// Broadcasting `self / other`. Derivative: `1/other`, `-self/other²`.
+    ///
+    /// # Errors
+    /// As [`Var::try_add`].
+    #[track_caller]
+    pub fn try_div(self, other: Var<'t, T>) -> Result<Self> {
+        self.binary(Binary::Div, other)
+    }
+    /// Panicking form of [`Var::try_add`]; also `a + b`.
+    ///
+    /// # Panics
+    /// With the message of the error `try_add` returns.
+    #[track_caller]
+    pub fn add(self, other: Var<'t, T>) -> Self {
+        or_panic(self.try_add(other))
+    }
+    /// Panicking form of [`Var::try_sub`]; also `a - b`.
+    ///
+    /// # Panics
+    /// With the message of the error `try_sub` returns.
+    #[track_caller]
+    pub fn sub(self, other: Var<'t, T>) -> Self {
+        or_panic(self.try_sub(other))
+    }
+    /// Panicking form of [`Var::try_mul`]; also `a * b`.
+    ///
+    /// # Panics
+    /// With the message of the error `try_mul` returns.
+    #[track_caller]
+    pub fn mul(self, other: Var<'t, T>) -> Self {
+        or_panic(self.try_mul(other))
+    }
+    /// Panicking form of [`Var::try_div`]; also `a / b`.
+    ///
+    /// # Panics
+    /// With the message of the error `try_div` returns.
+    #[track_caller]
+    pub fn div(self, other: Var<'t, T>) -> Self {
+        or_panic(self.try_div(other))
+    }
+}
+
+macro_rules! var_operator {
+    ($($trait:ident $method:ident;)*) => {$(
+        impl<'t, T: Scalar> ops::$trait<Var<'t, T>> for Var<'t, T> {
+            type Output = Var<'t, T>;
+            #[track_caller]
+            fn $method(self, rhs: Var<'t, T>) -> Var<'t, T> {
+                Var::$method(self, rhs)
+            }
+        }
+    )*};
+}
+var_operator! { Add add; Sub sub; Mul mul; Div div; }
+
+impl<'t, T: Scalar> ops::Neg for Var<'t, T> {
+    type Output = Var<'t, T>;
+    #[track_caller]
+    fn neg(self) -> Var<'t, T> {
+        Var::neg(self)
+    }
+}
+
+// `x + 1.0`, `x * 2.0`, `1.0 - x`, ... as scale/add_scalar, which record
+// one op and no constant tensor.
+macro_rules! scalar_operators {
+    ($($t:ty),*) => {$(
+        impl<'t> ops::Add<$t> for Var<'t, $t> {
+            type Output = Var<'t, $t>;
+            #[track_caller]
+            fn add(self, s: $t) -> Self::Output { self.add_scalar(s) }
+        }
+        impl<'t> ops::Sub<$t> for Var<'t, $t> {
+            type Output = Var<'t, $t>;
+            #[track_caller]
+            fn sub(self, s: $t) -> Self::Output { self.add_scalar(-s) }
+        }
+        impl<'t> ops::Mul<$t> for Var<'t, $t> {
+            type Output = Var<'t, $t>;
+            #[track_caller]
+            fn mul(self, s: $t) -> Self::Output { self.scale(s) }
+        }
+        impl<'t> ops::Div<$t> for Var<'t, $t> {
+            type Output = Var<'t, $t>;
+            #[track_caller]
+            fn div(self, s: $t) -> Self::Output { self.scale(1.0 / s) }
+        }
+        impl<'t> ops::Add<Var<'t, $t>> for $t {
+            type Output = Var<'t, $t>;
+            #[track_caller]
+            fn add(self, v: Var<'t, $t>) -> Self::Output { v.add_scalar(self) }
+        }
+        impl<'t> ops::Sub<Var<'t, $t>> for $t {
+            type Output = Var<'t, $t>;
+            #[track_caller]
+            fn sub(self, v: Var<'t, $t>) -> Self::Output { v.neg().add_scalar(self) }
+        }
+        impl<'t> ops::Mul<Var<'t, $t>> for $t {
+            type Output = Var<'t, $t>;
+            #[track_caller]
+            fn mul(self, v: Var<'t, $t>) -> Self::Output { v.scale(self) }
+        }
+    )*};
+}
+scalar_operators!(f32, f64);

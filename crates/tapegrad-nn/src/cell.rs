@@ -1,0 +1,79 @@
+//! The recurrent cell trait: one time step, `(x_t, state) -> state`.
+
+use rand::Rng;
+use smallvec::SmallVec;
+use tapegrad_autodiff::{Tape, Var};
+use tapegrad_tensor::{Scalar, Tensor};
+
+use crate::{Binding, Module, Result};
+
+/// A recurrent state made of one or more `(B, H_k)` variables: a hidden
+/// state `h` (Elman RNN, GRU) or `{ h, c }` (LSTM). Layers treat states
+/// through their parts, so they can freeze finished sequences, reverse,
+/// stack and detach any cell's state.
+pub trait State<'t, T: Scalar>: Clone {
+    /// The parts, in a fixed order.
+    fn parts(&self) -> SmallVec<[Var<'t, T>; 2]>;
+    /// Rebuilds a state from parts in the order of [`State::parts`].
+    fn from_parts(parts: &[Var<'t, T>]) -> Self;
+    /// Applies `f` to every part.
+    fn map(&self, mut f: impl FnMut(Var<'t, T>) -> Result<Var<'t, T>>) -> Result<Self> {
+        let parts = self.parts().into_iter().map(&mut f).collect::<Result<SmallVec<[Var<'t, T>; 2]>>>()?;
+        Ok(Self::from_parts(&parts))
+    }
+    /// The same values with the graph cut (truncated BPTT).
+    fn detach(&self) -> Self {
+        let parts: SmallVec<[Var<'t, T>; 2]> = self.parts().into_iter().map(Var::detach).collect();
+        Self::from_parts(&parts)
+    }
+}
+
+impl<'t, T: Scalar> State<'t, T> for Var<'t, T> {
+    fn parts(&self) -> SmallVec<[Var<'t, T>; 2]> {
+        smallvec::smallvec![*self]
+    }
+    fn from_parts(parts: &[Var<'t, T>]) -> Self {
+        parts[0]
+    }
+}
+
+/// One step of a recurrent network. Implement this with ops on [`Var`]s
+/// and every layer in this crate (unrolled, stacked, bidirectional,
+/// variable-length) works with it, with exact BPTT gradients and no
+/// backward code.
+///
+/// Inputs are `(B, input_size)`, outputs `(B, hidden_size)`.
+pub trait Cell<T: Scalar>: Module<T> {
+    /// The recurrent state, e.g. `Var` or `LstmState`.
+    type State<'t>: State<'t, T>
+    where
+        T: 't;
+    /// Features of `x_t`.
+    fn input_size(&self) -> usize;
+    /// Features of the output (and of `h`).
+    fn hidden_size(&self) -> usize;
+    /// The all-zero state for a batch of `batch`.
+    fn zero_state<'t>(&self, tape: &'t Tape<T>, batch: usize) -> Self::State<'t>;
+    /// One time step.
+    ///
+    /// # Errors
+    /// A shape error from an op.
+    fn step<'t>(&self, bind: &Binding<'t, T>, x: Var<'t, T>, state: &Self::State<'t>) -> Result<Self::State<'t>>;
+    /// What the layer emits at each step (usually `h`).
+    fn output<'t>(&self, state: &Self::State<'t>) -> Var<'t, T>
+    where
+        T: 't;
+}
+
+/// A `(rows, cols)` tensor drawn from `U(-k, k)`, `k = 1/sqrt(hidden)`:
+/// PyTorch's default init for recurrent weights.
+pub fn uniform_init<T: Scalar, R: Rng + ?Sized>(shape: &[usize], hidden: usize, rng: &mut R) -> Tensor<T> {
+    let k = T::from_f64_lossy(1.0 / (hidden.max(1) as f64).sqrt());
+    Tensor::rand_uniform(shape, -k, k, rng)
+}
+
+/// `x·Wᵀ + b` with `W` stored `(out, in)` as PyTorch stores it (the
+/// transpose is read through strides, not copied).
+pub(crate) fn affine<'t, T: Scalar>(x: Var<'t, T>, w: Var<'t, T>, b: Var<'t, T>) -> Result<Var<'t, T>> {
+    Ok(x.try_matmul_t(w, false, true)?.try_add(b)?)
+}

@@ -1,0 +1,93 @@
+//! The one error type of this crate.
+
+use tapegrad_autodiff::AutodiffError;
+use tapegrad_tensor::Shape;
+
+/// Why a layer, loss, optimizer or weight file refused its input.
+///
+/// Messages name the layer or op and the shapes (or the file and the
+/// parameter). Panicking forms panic with the same message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NnError {
+    /// An op inside a layer failed (shape, axis, index, tape).
+    #[error(transparent)]
+    Autodiff(#[from] AutodiffError),
+    /// An input whose shape does not fit the layer.
+    #[error("{op}: input of shape {got:?} does not fit: expected {expected}")]
+    InputShape {
+        /// The layer or op.
+        op: &'static str,
+        /// What it needed, e.g. `"(T, B, 8)"`.
+        expected: String,
+        /// The shape it got.
+        got: Shape,
+    },
+    /// A sequence of length zero, or a batch of size zero.
+    #[error("{op}: {what} is empty (input shape {shape:?})")]
+    Empty {
+        /// The layer.
+        op: &'static str,
+        /// `"the sequence"` or `"the batch"`.
+        what: &'static str,
+        /// The input's shape.
+        shape: Shape,
+    },
+    /// Per-sequence lengths that do not fit the batch.
+    #[error("{op}: lengths {lengths:?} do not fit input of {steps} steps and batch {batch}: {why}")]
+    Lengths {
+        /// The layer.
+        op: &'static str,
+        /// The lengths given.
+        lengths: Vec<usize>,
+        /// Time steps in the input.
+        steps: usize,
+        /// Batch size of the input.
+        batch: usize,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// A NaN or infinity in an input.
+    #[error("{op}: input of shape {shape:?} contains NaN or infinity at element {index}")]
+    NonFinite {
+        /// The layer.
+        op: &'static str,
+        /// The input's shape.
+        shape: Shape,
+        /// Flat index of the first bad element.
+        index: usize,
+    },
+    /// A target (class index, mask) that does not fit the prediction.
+    #[error("{op}: {message}")]
+    Target {
+        /// The loss.
+        op: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A weight file or state dict that does not match the model.
+    #[error("{file}: {message}")]
+    Weights {
+        /// The file (or `"state dict"`).
+        file: String,
+        /// What is wrong, naming the parameter and both shapes.
+        message: String,
+    },
+    /// Any other invalid configuration.
+    #[error("{op}: {message}")]
+    Config {
+        /// The layer or optimizer.
+        op: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = NnError> = std::result::Result<T, E>;
+
+impl From<tapegrad_tensor::TensorError> for NnError {
+    fn from(e: tapegrad_tensor::TensorError) -> Self {
+        NnError::Autodiff(AutodiffError::Tensor(e))
+    }
+}

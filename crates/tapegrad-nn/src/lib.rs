@@ -1,0 +1,49 @@
+//! # tapegrad-nn
+//!
+//! Recurrent cells (Elman RNN, LSTM, GRU) and layers (unrolled, stacked,
+//! bidirectional, variable-length) built only from `tapegrad-autodiff`
+//! ops: backpropagation through time falls out of unrolling, and this crate
+//! contains no backward code at all. A cell you write yourself gets the same
+//! layers, the same BPTT and the same gradient checks.
+//!
+//! - [`Cell`]: one step, `(x_t, state) -> state`; [`RnnCell`], [`LstmCell`]
+//!   (state [`LstmState`] `{ h, c }`), [`GruCell`], with PyTorch's
+//!   equations, gate order and parameter names.
+//! - [`Rnn`]: any cell unrolled, stacked, bidirectional, with per-sequence
+//!   lengths; every step's state is kept ([`Sequence::state_at`]).
+//! - [`Linear`], [`Embedding`], [`Dropout`]; losses ([`cross_entropy`],
+//!   [`nll_loss`], [`mse_loss`], [`bce_with_logits`]); optimizers ([`Sgd`],
+//!   [`Adam`] / AdamW, [`RmsProp`]) and clipping.
+//! - Parameters ([`Param`]) live outside the tape; a [`Binding`] makes each
+//!   one a single leaf per forward pass, so a weight used at every step
+//!   receives the sum of its per-step gradients.
+//!
+//! ## Fallibility convention
+//!
+//! Layers and losses return `Result<_, `[`NnError`]`>`; a bad input
+//! (wrong feature size, empty sequence or batch, lengths past `T`, NaN) is
+//! reported before any step runs. Errors name the layer and the shapes.
+
+mod cell;
+mod error;
+mod gru_cell;
+mod linear;
+mod loss;
+mod lstm_cell;
+mod optim;
+mod param;
+mod rnn;
+mod rnn_cell;
+mod unroll;
+
+pub use cell::{uniform_init, Cell, State};
+pub use error::{NnError, Result};
+pub use gru_cell::GruCell;
+pub use linear::{Dropout, Embedding, Linear};
+pub use loss::{bce_with_logits, cross_entropy, log_sigmoid, mse_loss, nll_loss, Reduction};
+pub use lstm_cell::{LstmCell, LstmState};
+pub use optim::{clip_grad_norm, clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
+pub use param::{prefixed, prefixed_mut, Binding, Module, Param, ParamGrads, ParamId};
+pub use rnn::{Rnn, RnnOutput};
+pub use rnn_cell::{Activation, RnnCell};
+pub use unroll::Sequence;

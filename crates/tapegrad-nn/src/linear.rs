@@ -1,0 +1,171 @@
+//! Feed-forward modules: `Linear`, `Embedding`, `Dropout`.
+
+use rand::Rng;
+use tapegrad_autodiff::Var;
+use tapegrad_tensor::{Scalar, Shape, Tensor};
+
+use crate::{Binding, Module, NnError, Param, Result};
+
+/// `y = x·Wᵀ + b`, PyTorch's `nn.Linear` (weight `(out, in)`, bias `(out)`),
+/// applied to the last axis of an input of any rank ≥ 2.
+///
+/// ```
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use tapegrad_autodiff::Tape;
+/// use tapegrad_nn::{Binding, Linear};
+/// use tapegrad_tensor::Tensor;
+/// let lin = Linear::<f32>::new(4, 2, &mut StdRng::seed_from_u64(0));
+/// let tape = Tape::new();
+/// let y = lin.forward(&Binding::eval(&tape), tape.constant(Tensor::ones(&[5, 3, 4]))).unwrap();
+/// assert_eq!(y.shape().as_slice(), &[5, 3, 2]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Linear<T: Scalar> {
+    /// `(out, in)`.
+    pub weight: Param<T>,
+    /// `(out)`.
+    pub bias: Param<T>,
+}
+
+impl<T: Scalar> Linear<T> {
+    /// PyTorch's default init: `U(-1/sqrt(in), 1/sqrt(in))` for both.
+    pub fn new<R: Rng + ?Sized>(input: usize, output: usize, rng: &mut R) -> Self {
+        let k = T::from_f64_lossy(1.0 / (input.max(1) as f64).sqrt());
+        Linear {
+            weight: Param::new(Tensor::rand_uniform(&[output, input], -k, k, rng)),
+            bias: Param::new(Tensor::rand_uniform(&[output], -k, k, rng)),
+        }
+    }
+    /// From given weight `(out, in)` and bias `(out)`.
+    ///
+    /// # Errors
+    /// [`NnError::Config`] if the shapes do not fit together.
+    pub fn from_tensors(weight: Tensor<T>, bias: Tensor<T>) -> Result<Self> {
+        if weight.ndim() != 2 || bias.shape() != [weight.shape()[0]] {
+            return Err(NnError::Config {
+                op: "Linear::from_tensors",
+                message: format!("weight {:?} and bias {:?} do not fit", weight.shape(), bias.shape()),
+            });
+        }
+        Ok(Linear { weight: Param::new(weight), bias: Param::new(bias) })
+    }
+    /// Applies the layer to the last axis of `x`.
+    ///
+    /// # Errors
+    /// [`NnError::InputShape`] if the last axis is not `in`.
+    pub fn forward<'t>(&self, bind: &Binding<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+        let s = x.shape();
+        let inp = self.weight.shape()[1];
+        if s.len() < 2 || s[s.len() - 1] != inp {
+            return Err(NnError::InputShape { op: "Linear", expected: format!("(..., {inp})"), got: s });
+        }
+        let (w, b) = (bind.param(&self.weight), bind.param(&self.bias));
+        let rows: usize = s[..s.len() - 1].iter().product();
+        let y = x.try_reshape(&[rows, inp])?.try_matmul_t(w, false, true)?.try_add(b)?;
+        let mut out: Shape = s.clone();
+        let last = out.len() - 1;
+        out[last] = self.weight.shape()[0];
+        Ok(y.try_reshape(&out)?)
+    }
+}
+
+impl<T: Scalar> Module<T> for Linear<T> {
+    fn params(&self) -> Vec<(String, &Param<T>)> {
+        vec![("weight".into(), &self.weight), ("bias".into(), &self.bias)]
+    }
+    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
+        vec![("weight".into(), &mut self.weight), ("bias".into(), &mut self.bias)]
+    }
+}
+
+/// A lookup table of `(vocab, dim)` vectors, PyTorch's `nn.Embedding`
+/// (init `N(0, 1)`).
+///
+/// ```
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use tapegrad_autodiff::Tape;
+/// use tapegrad_nn::{Binding, Embedding};
+/// let emb = Embedding::<f32>::new(10, 3, &mut StdRng::seed_from_u64(0));
+/// let tape = Tape::new();
+/// let x = emb.forward(&Binding::eval(&tape), &[1, 2, 3, 4, 5, 6], &[3, 2]).unwrap();
+/// assert_eq!(x.shape().as_slice(), &[3, 2, 3]);
+/// assert!(emb.forward(&Binding::eval(&tape), &[10], &[1]).is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Embedding<T: Scalar> {
+    /// `(vocab, dim)`.
+    pub weight: Param<T>,
+}
+
+impl<T: Scalar> Embedding<T> {
+    /// A table initialised from `N(0, 1)`.
+    pub fn new<R: Rng + ?Sized>(vocab: usize, dim: usize, rng: &mut R) -> Self {
+        Embedding { weight: Param::new(Tensor::rand_normal(&[vocab, dim], T::zero(), T::one(), rng)) }
+    }
+    /// The vectors of `ids` (row-major, of shape `shape`), as `(*shape, dim)`.
+    ///
+    /// # Errors
+    /// [`NnError::Target`] for an id past the vocabulary or ids that do not
+    /// fill `shape`.
+    pub fn forward<'t>(&self, bind: &Binding<'t, T>, ids: &[usize], shape: &[usize]) -> Result<Var<'t, T>> {
+        let (vocab, dim) = (self.weight.shape()[0], self.weight.shape()[1]);
+        if let Some(bad) = ids.iter().find(|&&i| i >= vocab) {
+            return Err(NnError::Target { op: "Embedding", message: format!("id {bad} is out of range for a vocabulary of {vocab}") });
+        }
+        if ids.len() != shape.iter().product::<usize>() {
+            return Err(NnError::Target { op: "Embedding", message: format!("{} ids do not fill shape {shape:?}", ids.len()) });
+        }
+        let mut out: Shape = Shape::from_slice(shape);
+        out.push(dim);
+        Ok(bind.param(&self.weight).try_index_select(0, ids)?.try_reshape(&out)?)
+    }
+}
+
+impl<T: Scalar> Module<T> for Embedding<T> {
+    fn params(&self) -> Vec<(String, &Param<T>)> {
+        vec![("weight".into(), &self.weight)]
+    }
+    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
+        vec![("weight".into(), &mut self.weight)]
+    }
+}
+
+/// Inverted dropout: in training mode each element is zeroed with
+/// probability `p` and the rest scaled by `1/(1-p)`; identity in evaluation.
+///
+/// ```
+/// use tapegrad_autodiff::Tape;
+/// use tapegrad_nn::{Binding, Dropout};
+/// use tapegrad_tensor::Tensor;
+/// let tape = Tape::<f64>::new();
+/// let x = tape.constant(Tensor::ones(&[1000]));
+/// let y = Dropout::new(0.5).forward(&Binding::train(&tape, 1), x).unwrap().value();
+/// let kept = y.data().iter().filter(|&&v| v == 2.0).count();
+/// assert!(400 < kept && kept < 600);
+/// assert_eq!(Dropout::new(0.5).forward(&Binding::eval(&tape), x).unwrap().index(), x.index());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Dropout {
+    p: f64,
+}
+
+impl Dropout {
+    /// Dropout with probability `p`.
+    ///
+    /// # Panics
+    /// If `p` is not in `[0, 1)`.
+    pub fn new(p: f64) -> Self {
+        assert!((0.0..1.0).contains(&p), "Dropout::new: p must be in [0, 1), got {p}");
+        Dropout { p }
+    }
+    /// Applies dropout in training mode; returns `x` itself in evaluation.
+    ///
+    /// # Errors
+    /// None in practice (the mask has `x`'s shape).
+    pub fn forward<'t, T: Scalar>(&self, bind: &Binding<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+        if !bind.is_training() || self.p == 0.0 {
+            return Ok(x);
+        }
+        crate::rnn::dropout(bind, x, self.p)
+    }
+}

@@ -1,0 +1,123 @@
+//! The LSTM cell.
+
+use rand::Rng;
+use smallvec::SmallVec;
+use tapegrad_autodiff::{Tape, Var};
+use tapegrad_tensor::{Scalar, Tensor};
+
+use crate::cell::{affine, uniform_init};
+use crate::{Binding, Cell, Module, Param, Result, State};
+
+/// The LSTM state: hidden `h` and cell `c`, each `(B, H)`.
+#[derive(Debug, Clone, Copy)]
+pub struct LstmState<'t, T: Scalar> {
+    /// Hidden state (the output).
+    pub h: Var<'t, T>,
+    /// Cell state.
+    pub c: Var<'t, T>,
+}
+
+impl<'t, T: Scalar> State<'t, T> for LstmState<'t, T> {
+    fn parts(&self) -> SmallVec<[Var<'t, T>; 2]> {
+        smallvec::smallvec![self.h, self.c]
+    }
+    fn from_parts(parts: &[Var<'t, T>]) -> Self {
+        LstmState { h: parts[0], c: parts[1] }
+    }
+}
+
+/// LSTM cell with PyTorch's equations and gate order (i, f, g, o stacked in
+/// the weights):
+///
+/// ```text
+/// [i f g o] = x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh
+/// i, f, o = σ(i), σ(f), σ(o);  g = tanh(g)
+/// c' = f⊙c + i⊙g;  h' = o⊙tanh(c')
+/// ```
+///
+/// Parameters `weight_ih` (4H×I), `weight_hh` (4H×H), `bias_ih`, `bias_hh` (4H).
+///
+/// ```
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use tapegrad_autodiff::Tape;
+/// use tapegrad_nn::{Binding, Cell, LstmCell};
+/// use tapegrad_tensor::Tensor;
+/// let cell = LstmCell::<f32>::new(3, 5, &mut StdRng::seed_from_u64(0));
+/// let tape = Tape::new();
+/// let s = cell.step(&Binding::eval(&tape), tape.constant(Tensor::ones(&[2, 3])), &cell.zero_state(&tape, 2)).unwrap();
+/// assert_eq!((s.h.shape().as_slice(), s.c.shape().as_slice()), (&[2usize, 5][..], &[2usize, 5][..]));
+/// ```
+#[derive(Debug, Clone)]
+pub struct LstmCell<T: Scalar> {
+    /// `W_ih`, `(4H, I)`, gates i, f, g, o.
+    pub weight_ih: Param<T>,
+    /// `W_hh`, `(4H, H)`.
+    pub weight_hh: Param<T>,
+    /// `b_ih`, `(4H)`.
+    pub bias_ih: Param<T>,
+    /// `b_hh`, `(4H)`.
+    pub bias_hh: Param<T>,
+}
+
+impl<T: Scalar> LstmCell<T> {
+    /// A cell with PyTorch's default init `U(-1/sqrt(H), 1/sqrt(H))`.
+    pub fn new<R: Rng + ?Sized>(input: usize, hidden: usize, rng: &mut R) -> Self {
+        LstmCell {
+            weight_ih: Param::new(uniform_init(&[4 * hidden, input], hidden, rng)),
+            weight_hh: Param::new(uniform_init(&[4 * hidden, hidden], hidden, rng)),
+            bias_ih: Param::new(uniform_init(&[4 * hidden], hidden, rng)),
+            bias_hh: Param::new(uniform_init(&[4 * hidden], hidden, rng)),
+        }
+    }
+}
+
+impl<T: Scalar> Module<T> for LstmCell<T> {
+    fn params(&self) -> Vec<(String, &Param<T>)> {
+        vec![
+            ("weight_ih".into(), &self.weight_ih),
+            ("weight_hh".into(), &self.weight_hh),
+            ("bias_ih".into(), &self.bias_ih),
+            ("bias_hh".into(), &self.bias_hh),
+        ]
+    }
+    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
+        vec![
+            ("weight_ih".into(), &mut self.weight_ih),
+            ("weight_hh".into(), &mut self.weight_hh),
+            ("bias_ih".into(), &mut self.bias_ih),
+            ("bias_hh".into(), &mut self.bias_hh),
+        ]
+    }
+}
+
+impl<T: Scalar> Cell<T> for LstmCell<T> {
+    type State<'t> = LstmState<'t, T>;
+    fn input_size(&self) -> usize {
+        self.weight_ih.shape()[1]
+    }
+    fn hidden_size(&self) -> usize {
+        self.weight_hh.shape()[1]
+    }
+    fn zero_state<'t>(&self, tape: &'t Tape<T>, batch: usize) -> LstmState<'t, T> {
+        let z = tape.constant(Tensor::zeros(&[batch, self.hidden_size()]));
+        LstmState { h: z, c: z }
+    }
+    fn step<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>> {
+        let gates = affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?.try_add(affine(
+            s.h,
+            b.param(&self.weight_hh),
+            b.param(&self.bias_hh),
+        )?)?;
+        let g = gates.try_chunk(4, 1)?;
+        let (i, f, gg, o) = (g[0].sigmoid(), g[1].sigmoid(), g[2].tanh(), g[3].sigmoid());
+        let c = f.try_mul(s.c)?.try_add(i.try_mul(gg)?)?;
+        let h = o.try_mul(c.tanh())?;
+        Ok(LstmState { h, c })
+    }
+    fn output<'t>(&self, s: &LstmState<'t, T>) -> Var<'t, T>
+    where
+        T: 't,
+    {
+        s.h
+    }
+}

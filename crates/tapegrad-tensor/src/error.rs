@@ -1,0 +1,130 @@
+//! The one error type of this crate.
+
+use crate::Shape;
+
+/// Why a tensor operation refused its arguments.
+///
+/// Every message starts with the name of the operation and names the shapes
+/// involved, e.g. `add: shapes [2, 3] and [4] cannot be broadcast together`.
+/// The panicking forms of the operations (`a.add(&b)`, `&a + &b`) panic with
+/// exactly this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TensorError {
+    /// Two shapes do not broadcast (NumPy rules: trailing dimensions must be
+    /// equal or 1).
+    #[error("{op}: shapes {lhs:?} and {rhs:?} cannot be broadcast together")]
+    Broadcast {
+        /// The operation.
+        op: &'static str,
+        /// Shape of the left operand.
+        lhs: Shape,
+        /// Shape of the right operand.
+        rhs: Shape,
+    },
+    /// Two shapes are incompatible for a reason other than broadcasting.
+    #[error("{op}: shapes {lhs:?} and {rhs:?} are incompatible: {why}")]
+    ShapeMismatch {
+        /// The operation.
+        op: &'static str,
+        /// Shape of the left (or first) operand.
+        lhs: Shape,
+        /// Shape of the right (or offending) operand.
+        rhs: Shape,
+        /// What the operation needed.
+        why: &'static str,
+    },
+    /// A tensor has the wrong number of dimensions.
+    #[error("{op}: shape {shape:?} has rank {}, expected {expected}", shape.len())]
+    Rank {
+        /// The operation.
+        op: &'static str,
+        /// The offending shape.
+        shape: Shape,
+        /// What the operation accepts, e.g. `"2 or 3"`.
+        expected: &'static str,
+    },
+    /// An axis does not exist.
+    #[error("{op}: axis {axis} is out of range for shape {shape:?}")]
+    Axis {
+        /// The operation.
+        op: &'static str,
+        /// The requested axis.
+        axis: usize,
+        /// The shape it was applied to.
+        shape: Shape,
+    },
+    /// A reshape that changes the number of elements.
+    #[error("{op}: cannot reshape {from:?} ({} elements) into {to:?} ({} elements)", from.iter().product::<usize>(), to.iter().product::<usize>())]
+    Reshape {
+        /// The operation.
+        op: &'static str,
+        /// The original shape.
+        from: Shape,
+        /// The requested shape.
+        to: Shape,
+    },
+    /// A buffer whose length does not match the shape it is given.
+    #[error("{op}: {len} values do not fill shape {shape:?} ({} elements)", shape.iter().product::<usize>())]
+    DataLength {
+        /// The operation.
+        op: &'static str,
+        /// Number of values supplied.
+        len: usize,
+        /// The requested shape.
+        shape: Shape,
+    },
+    /// An index outside an axis.
+    #[error("{op}: index {index} is out of bounds for axis {axis} of size {size} in shape {shape:?}")]
+    Index {
+        /// The operation.
+        op: &'static str,
+        /// The offending index.
+        index: usize,
+        /// The axis indexed.
+        axis: usize,
+        /// The size of that axis.
+        size: usize,
+        /// The full shape.
+        shape: Shape,
+    },
+    /// A range `start..start + len` outside an axis.
+    #[error("{op}: range {start}..{} is out of bounds for axis {axis} of size {size} in shape {shape:?}", start + len)]
+    Range {
+        /// The operation.
+        op: &'static str,
+        /// Start of the range.
+        start: usize,
+        /// Length of the range.
+        len: usize,
+        /// The axis.
+        axis: usize,
+        /// The size of that axis.
+        size: usize,
+        /// The full shape.
+        shape: Shape,
+    },
+    /// Any other invalid argument, described in words.
+    #[error("{op}: {message}")]
+    Invalid {
+        /// The operation.
+        op: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = TensorError> = std::result::Result<T, E>;
+
+/// Unwraps a result of a `try_` operation, panicking with the error's message.
+///
+/// This is how every panicking convenience form is implemented, so the panic
+/// message is always the typed error's `Display`.
+#[track_caller]
+pub(crate) fn or_panic<V>(r: Result<V>) -> V {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    }
+}

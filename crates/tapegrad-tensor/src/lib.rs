@@ -1,0 +1,48 @@
+//! # tapegrad-tensor
+//!
+//! N-dimensional tensors for tapegrad: contiguous row-major storage,
+//! NumPy-style broadcasting, reductions, shape ops, indexing, numerically
+//! stable softmax, and matrix products through a well-kept GEMM crate.
+//!
+//! Tensors are generic over the element type `T: `[`Scalar`] (`f32` to train,
+//! `f64` to check gradients). They are values: every op returns a new tensor
+//! and clones share their buffer.
+//!
+//! ## Fallibility convention
+//!
+//! Every op that can meet a bad shape, axis or index comes in two forms:
+//! `try_x` returns `Result<_, `[`TensorError`]`>`, and `x` panics with the
+//! same message (the error's `Display`, which names the op and the shapes).
+//! Operator sugar (`&a + &b`) is the panicking form. Ops that cannot fail
+//! (elementwise unary functions) have only the plain form.
+//!
+//! ```
+//! use tapegrad_tensor::{Tensor, TensorError};
+//! let a = Tensor::<f64>::ones(&[2, 3]);
+//! let b = Tensor::<f64>::ones(&[4]);
+//! let err = a.try_add(&b).unwrap_err();
+//! assert!(matches!(err, TensorError::Broadcast { .. }));
+//! assert_eq!(err.to_string(), "add: shapes [2, 3] and [4] cannot be broadcast together");
+//! ```
+//!
+//! Files are organised by op family: `unary`, `binary`, `reduce`, `matmul`,
+//! `shape`, `index`, `softmax`, with operator sugar in `ops`.
+
+mod binary;
+mod error;
+mod index;
+mod layout;
+mod matmul;
+mod ops;
+mod reduce;
+mod scalar;
+mod shape;
+mod softmax;
+mod tensor;
+mod unary;
+
+pub use error::{Result, TensorError};
+pub use layout::{broadcast_shapes, shape, Shape};
+pub use matmul::Gemm;
+pub use scalar::Scalar;
+pub use tensor::Tensor;

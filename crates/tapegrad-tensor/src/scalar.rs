@@ -1,0 +1,64 @@
+//! The element types a tensor can hold.
+
+use std::fmt::{Debug, Display};
+
+use num_traits::{Float, FromPrimitive};
+
+/// A floating-point element type: `f32` (to train) or `f64` (to check
+/// gradients).
+///
+/// This is `num_traits::Float` plus what a tensor library needs of its
+/// elements: thread safety, printing, lossless-enough conversion from `f64`
+/// and a GEMM kernel. It is sealed; `f32` and `f64` implement it.
+///
+/// ```
+/// use tapegrad_tensor::Scalar;
+/// assert_eq!(<f64 as Scalar>::from_f64_lossy(0.5), 0.5);
+/// assert_eq!(<f32 as Scalar>::NAME, "f32");
+/// ```
+pub trait Scalar: Float + FromPrimitive + Debug + Display + Default + Send + Sync + 'static + sealed::Sealed {
+    /// `"f32"` or `"f64"`.
+    const NAME: &'static str;
+
+    /// Converts from `f64`, rounding to the nearest representable value.
+    fn from_f64_lossy(v: f64) -> Self;
+
+    /// Converts to `f64` (exact for both implementors).
+    fn to_f64_lossless(self) -> f64;
+
+    /// `C = A·B + beta·C` for strided matrices; see [`crate::Gemm`].
+    #[doc(hidden)]
+    fn gemm(g: crate::matmul::Gemm<'_, Self>);
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+impl Scalar for f32 {
+    const NAME: &'static str = "f32";
+    fn from_f64_lossy(v: f64) -> Self {
+        v as f32
+    }
+    fn to_f64_lossless(self) -> f64 {
+        self as f64
+    }
+    fn gemm(g: crate::matmul::Gemm<'_, Self>) {
+        crate::matmul::gemm_f32(g)
+    }
+}
+
+impl Scalar for f64 {
+    const NAME: &'static str = "f64";
+    fn from_f64_lossy(v: f64) -> Self {
+        v
+    }
+    fn to_f64_lossless(self) -> f64 {
+        self
+    }
+    fn gemm(g: crate::matmul::Gemm<'_, Self>) {
+        crate::matmul::gemm_f64(g)
+    }
+}

@@ -1,0 +1,363 @@
+//! Shape ops: reshape, transpose, narrow, pad, concat, stack, split, chunk,
+//! squeeze, unsqueeze, flatten.
+
+use crate::error::or_panic;
+use crate::layout::{self, check_axis, split_at_axis, Shape};
+use crate::{Result, Scalar, Tensor, TensorError};
+
+impl<T: Scalar> Tensor<T> {
+    /// The same elements under a new shape (shares the buffer, no copy).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let t = Tensor::<f32>::arange(6).try_reshape(&[2, 3]).unwrap();
+    /// assert_eq!(t.shape(), &[2, 3]);
+    /// assert!(t.try_reshape(&[4]).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::Reshape`] naming both shapes when the sizes differ.
+    pub fn try_reshape(&self, shape: &[usize]) -> Result<Self> {
+        if shape.iter().product::<usize>() != self.numel() {
+            return Err(TensorError::Reshape { op: "reshape", from: Shape::from_slice(self.shape()), to: Shape::from_slice(shape) });
+        }
+        Ok(self.with_shape(Shape::from_slice(shape)))
+    }
+    /// Panicking form of [`Tensor::try_reshape`].
+    ///
+    /// # Panics
+    /// With the [`TensorError::Reshape`] message.
+    #[track_caller]
+    pub fn reshape(&self, shape: &[usize]) -> Self {
+        or_panic(self.try_reshape(shape))
+    }
+
+    /// Swaps axes `a1` and `a2` (a copy, so the result is contiguous).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let t = Tensor::<f64>::arange(6).reshape(&[2, 3]);
+    /// assert_eq!(t.try_transpose(0, 1).unwrap().data(), &[0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::Axis`] naming `transpose` and the shape.
+    pub fn try_transpose(&self, a1: usize, a2: usize) -> Result<Self> {
+        check_axis("transpose", a1, self.shape())?;
+        check_axis("transpose", a2, self.shape())?;
+        if a1 == a2 {
+            return Ok(self.clone());
+        }
+        let mut out = Shape::from_slice(self.shape());
+        out.swap(a1, a2);
+        let mut st = layout::strides(self.shape());
+        st.swap(a1, a2);
+        let x = self.data();
+        let mut d = Vec::with_capacity(self.numel());
+        layout::for_each_broadcast(&out, &st, &st, |_, i, _| d.push(x[i]));
+        Ok(Tensor::from_parts(d, out))
+    }
+    /// Panicking form of [`Tensor::try_transpose`].
+    ///
+    /// # Panics
+    /// With the [`TensorError::Axis`] message.
+    #[track_caller]
+    pub fn transpose(&self, a1: usize, a2: usize) -> Self {
+        or_panic(self.try_transpose(a1, a2))
+    }
+
+    /// Entries `start..start+len` of `axis`. Derivative: zero padding back.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let t = Tensor::<f64>::arange(6).reshape(&[2, 3]);
+    /// assert_eq!(t.try_narrow(1, 1, 2).unwrap().data(), &[1.0, 2.0, 4.0, 5.0]);
+    /// assert!(t.try_narrow(1, 2, 2).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::Axis`], or [`TensorError::Range`] naming `narrow`, the
+    /// range and the shape.
+    pub fn try_narrow(&self, axis: usize, start: usize, len: usize) -> Result<Self> {
+        check_axis("narrow", axis, self.shape())?;
+        let (outer, n, inner) = split_at_axis(self.shape(), axis);
+        if start.checked_add(len).is_none_or(|end| end > n) {
+            return Err(TensorError::Range { op: "narrow", start, len, axis, size: n, shape: Shape::from_slice(self.shape()) });
+        }
+        let mut out = Shape::from_slice(self.shape());
+        out[axis] = len;
+        if start == 0 && len == n {
+            return Ok(self.clone());
+        }
+        if outer == 1 {
+            // One contiguous block.
+            return Ok(Tensor::from_parts(self.data()[start * inner..(start + len) * inner].to_vec(), out));
+        }
+        let x = self.data();
+        let mut d = Vec::with_capacity(outer * len * inner);
+        for o in 0..outer {
+            let base = o * n * inner;
+            d.extend_from_slice(&x[base + start * inner..base + (start + len) * inner]);
+        }
+        Ok(Tensor::from_parts(d, out))
+    }
+    /// Panicking form of [`Tensor::try_narrow`].
+    ///
+    /// # Panics
+    /// With the message of the error `try_narrow` returns.
+    #[track_caller]
+    pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Self {
+        or_panic(self.try_narrow(axis, start, len))
+    }
+
+    /// `before` zeros, the tensor, then `after` zeros along `axis`: the
+    /// inverse of [`Tensor::narrow`] and its derivative's shape.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let t = Tensor::<f64>::ones(&[2, 1]);
+    /// assert_eq!(t.try_pad_axis(1, 1, 1).unwrap().data(), &[0.0, 1.0, 0.0, 0.0, 1.0, 0.0]);
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::Axis`] naming `pad_axis` and the shape.
+    pub fn try_pad_axis(&self, axis: usize, before: usize, after: usize) -> Result<Self> {
+        check_axis("pad_axis", axis, self.shape())?;
+        let (outer, n, inner) = split_at_axis(self.shape(), axis);
+        let m = n + before + after;
+        let mut out = Shape::from_slice(self.shape());
+        out[axis] = m;
+        let x = self.data();
+        let mut d = vec![T::zero(); outer * m * inner];
+        for o in 0..outer {
+            let dst = o * m * inner + before * inner;
+            d[dst..dst + n * inner].copy_from_slice(&x[o * n * inner..(o + 1) * n * inner]);
+        }
+        Ok(Tensor::from_parts(d, out))
+    }
+    /// Panicking form of [`Tensor::try_pad_axis`].
+    ///
+    /// # Panics
+    /// With the [`TensorError::Axis`] message.
+    #[track_caller]
+    pub fn pad_axis(&self, axis: usize, before: usize, after: usize) -> Self {
+        or_panic(self.try_pad_axis(axis, before, after))
+    }
+
+    /// Joins tensors along an existing `axis`; all other axes must agree.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::<f64>::zeros(&[2, 1]);
+    /// let b = Tensor::<f64>::ones(&[2, 2]);
+    /// let c = Tensor::try_concat(&[&a, &b], 1).unwrap();
+    /// assert_eq!(c.data(), &[0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    /// assert!(Tensor::try_concat(&[&a, &b], 0).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::Invalid`] for an empty list; [`TensorError::Axis`];
+    /// [`TensorError::ShapeMismatch`] naming the first shape and the
+    /// offending one.
+    pub fn try_concat(tensors: &[&Tensor<T>], axis: usize) -> Result<Tensor<T>> {
+        let first = tensors.first().ok_or_else(|| TensorError::Invalid { op: "concat", message: "no tensors to concatenate".into() })?;
+        check_axis("concat", axis, first.shape())?;
+        let mut total = 0;
+        for t in tensors {
+            let same_rest = t.ndim() == first.ndim() && (0..t.ndim()).all(|a| a == axis || t.shape()[a] == first.shape()[a]);
+            if !same_rest {
+                return Err(TensorError::ShapeMismatch {
+                    op: "concat",
+                    lhs: Shape::from_slice(first.shape()),
+                    rhs: Shape::from_slice(t.shape()),
+                    why: "all axes but the concatenation axis must agree",
+                });
+            }
+            total += t.shape()[axis];
+        }
+        let (outer, _, inner) = split_at_axis(first.shape(), axis);
+        let mut out = Shape::from_slice(first.shape());
+        out[axis] = total;
+        let mut d = Vec::with_capacity(outer * total * inner);
+        for o in 0..outer {
+            for t in tensors {
+                let block = t.shape()[axis] * inner;
+                d.extend_from_slice(&t.data()[o * block..(o + 1) * block]);
+            }
+        }
+        Ok(Tensor::from_parts(d, out))
+    }
+    /// Panicking form of [`Tensor::try_concat`].
+    ///
+    /// # Panics
+    /// With the message of the error `try_concat` returns.
+    #[track_caller]
+    pub fn concat(tensors: &[&Tensor<T>], axis: usize) -> Tensor<T> {
+        or_panic(Self::try_concat(tensors, axis))
+    }
+
+    /// Joins equally shaped tensors along a new axis (`axis <= ndim`).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::<f64>::zeros(&[3]);
+    /// assert_eq!(Tensor::try_stack(&[&a, &a], 1).unwrap().shape(), &[3, 2]);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Tensor::try_concat`]; [`TensorError::Axis`] naming `stack` for
+    /// `axis > ndim`.
+    pub fn try_stack(tensors: &[&Tensor<T>], axis: usize) -> Result<Tensor<T>> {
+        let parts = tensors.iter().map(|t| t.try_unsqueeze(axis)).collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&Tensor<T>> = parts.iter().collect();
+        Self::try_concat(&refs, axis)
+    }
+    /// Panicking form of [`Tensor::try_stack`].
+    ///
+    /// # Panics
+    /// With the message of the error `try_stack` returns.
+    #[track_caller]
+    pub fn stack(tensors: &[&Tensor<T>], axis: usize) -> Tensor<T> {
+        or_panic(Self::try_stack(tensors, axis))
+    }
+
+    /// Cuts `axis` into pieces of the given sizes, which must add up to it.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let parts = Tensor::<f64>::arange(5).try_split(0, &[2, 3]).unwrap();
+    /// assert_eq!(parts[1].data(), &[2.0, 3.0, 4.0]);
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::Axis`], or [`TensorError::Invalid`] naming `split`
+    /// when the sizes do not add up.
+    pub fn try_split(&self, axis: usize, sizes: &[usize]) -> Result<Vec<Self>> {
+        check_axis("split", axis, self.shape())?;
+        if sizes.iter().sum::<usize>() != self.shape()[axis] {
+            return Err(TensorError::Invalid {
+                op: "split",
+                message: format!("sizes {sizes:?} do not add up to axis {axis} of shape {:?}", self.shape()),
+            });
+        }
+        let mut start = 0;
+        sizes
+            .iter()
+            .map(|&len| {
+                let part = self.try_narrow(axis, start, len);
+                start += len;
+                part
+            })
+            .collect()
+    }
+    /// Panicking form of [`Tensor::try_split`].
+    ///
+    /// # Panics
+    /// With the message of the error `try_split` returns.
+    #[track_caller]
+    pub fn split(&self, axis: usize, sizes: &[usize]) -> Vec<Self> {
+        or_panic(self.try_split(axis, sizes))
+    }
+
+    /// Cuts `axis` into `chunks` pieces of `ceil(n/chunks)` (the last may be
+    /// smaller, and there may be fewer pieces), as PyTorch's `chunk`.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let parts = Tensor::<f64>::arange(5).try_chunk(2, 0).unwrap();
+    /// assert_eq!((parts[0].numel(), parts[1].numel()), (3, 2));
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::Axis`]; [`TensorError::Invalid`] for `chunks == 0`.
+    pub fn try_chunk(&self, chunks: usize, axis: usize) -> Result<Vec<Self>> {
+        check_axis("chunk", axis, self.shape())?;
+        if chunks == 0 {
+            return Err(TensorError::Invalid { op: "chunk", message: "cannot cut into 0 chunks".into() });
+        }
+        let n = self.shape()[axis];
+        let size = n.div_ceil(chunks).max(1);
+        let mut sizes = Vec::new();
+        let mut left = n;
+        while left > 0 {
+            sizes.push(size.min(left));
+            left -= size.min(left);
+        }
+        self.try_split(axis, &sizes)
+    }
+    /// Panicking form of [`Tensor::try_chunk`].
+    ///
+    /// # Panics
+    /// With the message of the error `try_chunk` returns.
+    #[track_caller]
+    pub fn chunk(&self, chunks: usize, axis: usize) -> Vec<Self> {
+        or_panic(self.try_chunk(chunks, axis))
+    }
+
+    /// Inserts an axis of size 1 at `axis` (`axis <= ndim`; no copy).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// assert_eq!(Tensor::<f64>::zeros(&[3]).try_unsqueeze(1).unwrap().shape(), &[3, 1]);
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::Axis`] naming `unsqueeze`.
+    pub fn try_unsqueeze(&self, axis: usize) -> Result<Self> {
+        if axis > self.ndim() {
+            return Err(TensorError::Axis { op: "unsqueeze", axis, shape: Shape::from_slice(self.shape()) });
+        }
+        let mut s = Shape::from_slice(self.shape());
+        s.insert(axis, 1);
+        Ok(self.with_shape(s))
+    }
+    /// Panicking form of [`Tensor::try_unsqueeze`].
+    ///
+    /// # Panics
+    /// With the [`TensorError::Axis`] message.
+    #[track_caller]
+    pub fn unsqueeze(&self, axis: usize) -> Self {
+        or_panic(self.try_unsqueeze(axis))
+    }
+
+    /// Removes an axis of size 1 (no copy).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// assert_eq!(Tensor::<f64>::zeros(&[3, 1]).try_squeeze(1).unwrap().shape(), &[3]);
+    /// assert!(Tensor::<f64>::zeros(&[3, 2]).try_squeeze(1).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::Axis`], or [`TensorError::Invalid`] if the axis is not
+    /// of size 1.
+    pub fn try_squeeze(&self, axis: usize) -> Result<Self> {
+        check_axis("squeeze", axis, self.shape())?;
+        if self.shape()[axis] != 1 {
+            return Err(TensorError::Invalid {
+                op: "squeeze",
+                message: format!("axis {axis} of shape {:?} is not of size 1", self.shape()),
+            });
+        }
+        let mut s = Shape::from_slice(self.shape());
+        s.remove(axis);
+        Ok(self.with_shape(s))
+    }
+    /// Panicking form of [`Tensor::try_squeeze`].
+    ///
+    /// # Panics
+    /// With the message of the error `try_squeeze` returns.
+    #[track_caller]
+    pub fn squeeze(&self, axis: usize) -> Self {
+        or_panic(self.try_squeeze(axis))
+    }
+
+    /// All elements as one axis (no copy).
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::<f64>::zeros(&[2, 3]).flatten().shape(), &[6]);
+    /// ```
+    pub fn flatten(&self) -> Self {
+        self.with_shape(Shape::from_slice(&[self.numel()]))
+    }
+}

@@ -1,0 +1,345 @@
+//! The tensor type: constructors and accessors.
+
+use std::fmt;
+use std::sync::Arc;
+
+use rand::Rng;
+
+use crate::layout::{self, Shape};
+use crate::{Result, Scalar, TensorError};
+
+/// An n-dimensional array of `T` in contiguous row-major order.
+///
+/// Cloning is cheap: the buffer is shared (`Arc`) and copied only when a
+/// shared buffer is written through [`Tensor::data_mut`]. Every operation
+/// returns a new tensor; none mutates its inputs.
+///
+/// ```
+/// use tapegrad_tensor::Tensor;
+/// let a = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
+/// let b = Tensor::full(&[2], 10.0f32);
+/// let c = &a + &b; // broadcasts b across rows
+/// assert_eq!(c.data(), &[11.0, 12.0, 13.0, 14.0]);
+/// ```
+#[derive(Clone, PartialEq)]
+pub struct Tensor<T> {
+    data: Arc<Vec<T>>,
+    shape: Shape,
+}
+
+impl<T: Scalar> Tensor<T> {
+    /// Wraps `data` (row-major) as a tensor of shape `shape`.
+    ///
+    /// # Errors
+    /// [`TensorError::DataLength`] if `data.len()` is not the product of `shape`.
+    pub fn try_from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self> {
+        let n: usize = shape.iter().product();
+        if data.len() != n {
+            return Err(TensorError::DataLength { op: "from_vec", len: data.len(), shape: layout::shape(shape) });
+        }
+        Ok(Tensor { data: Arc::new(data), shape: layout::shape(shape) })
+    }
+
+    /// Panicking form of [`Tensor::try_from_vec`].
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f64; 6], &[2, 3]);
+    /// assert_eq!(t.shape(), &[2, 3]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of [`TensorError::DataLength`].
+    #[track_caller]
+    pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Self {
+        crate::error::or_panic(Self::try_from_vec(data, shape))
+    }
+
+    /// Internal constructor for buffers whose length is known to match.
+    pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
+        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+        Tensor { data: Arc::new(data), shape }
+    }
+
+    /// The same buffer under another shape of the same size.
+    pub(crate) fn with_shape(&self, shape: Shape) -> Self {
+        debug_assert_eq!(self.numel(), shape.iter().product::<usize>());
+        Tensor { data: Arc::clone(&self.data), shape }
+    }
+
+    /// A tensor of `shape` filled with `value`.
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::full(&[2, 2], 7.0f32);
+    /// assert_eq!(t.data(), &[7.0; 4]);
+    /// ```
+    pub fn full(shape: &[usize], value: T) -> Self {
+        let n = shape.iter().product();
+        Self::from_parts(vec![value; n], layout::shape(shape))
+    }
+
+    /// A tensor of zeros.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::<f64>::zeros(&[3]).sum_all(), 0.0);
+    /// ```
+    pub fn zeros(shape: &[usize]) -> Self {
+        Self::full(shape, T::zero())
+    }
+
+    /// A tensor of ones.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::<f64>::ones(&[2, 3]).sum_all(), 6.0);
+    /// ```
+    pub fn ones(shape: &[usize]) -> Self {
+        Self::full(shape, T::one())
+    }
+
+    /// A rank-0 tensor holding `value`.
+    ///
+    /// ```
+    /// let s = tapegrad_tensor::Tensor::scalar(2.5f64);
+    /// assert_eq!((s.shape().len(), s.item()), (0, 2.5));
+    /// ```
+    pub fn scalar(value: T) -> Self {
+        Self::from_parts(vec![value], Shape::new())
+    }
+
+    /// The `n`×`n` identity matrix.
+    ///
+    /// ```
+    /// let i = tapegrad_tensor::Tensor::<f32>::eye(2);
+    /// assert_eq!(i.data(), &[1.0, 0.0, 0.0, 1.0]);
+    /// ```
+    pub fn eye(n: usize) -> Self {
+        let mut d = vec![T::zero(); n * n];
+        for i in 0..n {
+            d[i * n + i] = T::one();
+        }
+        Self::from_parts(d, layout::shape(&[n, n]))
+    }
+
+    /// `[0, 1, ..., n-1]` as a 1-D tensor.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::<f64>::arange(3).data(), &[0.0, 1.0, 2.0]);
+    /// ```
+    pub fn arange(n: usize) -> Self {
+        Self::from_parts((0..n).map(|i| T::from_usize(i).unwrap_or_else(T::nan)).collect(), layout::shape(&[n]))
+    }
+
+    /// Values drawn uniformly from `[low, high)` with the caller's RNG, so a
+    /// seeded RNG gives a reproducible tensor.
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::<f32>::rand_uniform(&[3], -1.0, 1.0, &mut StdRng::seed_from_u64(7));
+    /// let b = Tensor::<f32>::rand_uniform(&[3], -1.0, 1.0, &mut StdRng::seed_from_u64(7));
+    /// assert_eq!(a, b);
+    /// assert!(a.data().iter().all(|v| (-1.0..1.0).contains(v)));
+    /// ```
+    pub fn rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: T, high: T, rng: &mut R) -> Self {
+        let n = shape.iter().product();
+        let (lo, hi) = (low.to_f64_lossless(), high.to_f64_lossless());
+        let data = (0..n)
+            .map(|_| {
+                let u: f64 = rng.random();
+                // Clamp guards against f32 rounding `lo + (hi-lo)*u` up to `hi`.
+                let v = T::from_f64_lossy(lo + (hi - lo) * u);
+                if v >= high && high > low {
+                    low.max(high - (high - low) * T::epsilon())
+                } else {
+                    v
+                }
+            })
+            .collect();
+        Self::from_parts(data, layout::shape(shape))
+    }
+
+    /// Values drawn from a normal distribution (Box–Muller) with the
+    /// caller's RNG.
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// let t = tapegrad_tensor::Tensor::<f64>::rand_normal(&[10_000], 1.0, 2.0, &mut StdRng::seed_from_u64(1));
+    /// assert!((t.mean_all() - 1.0).abs() < 0.1);
+    /// ```
+    pub fn rand_normal<R: Rng + ?Sized>(shape: &[usize], mean: T, std: T, rng: &mut R) -> Self {
+        let n: usize = shape.iter().product();
+        let (m, s) = (mean.to_f64_lossless(), std.to_f64_lossless());
+        let mut data = Vec::with_capacity(n);
+        while data.len() < n {
+            let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
+            let u2: f64 = rng.random();
+            let r = (-2.0 * u1.ln()).sqrt();
+            let th = 2.0 * std::f64::consts::PI * u2;
+            data.push(T::from_f64_lossy(m + s * r * th.cos()));
+            if data.len() < n {
+                data.push(T::from_f64_lossy(m + s * r * th.sin()));
+            }
+        }
+        Self::from_parts(data, layout::shape(shape))
+    }
+
+    /// The size of each axis.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of axes.
+    pub fn ndim(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// The number of elements.
+    pub fn numel(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The elements in row-major order.
+    pub fn data(&self) -> &[T] {
+        &self.data
+    }
+
+    /// Mutable access to the elements; copies the buffer first if it is
+    /// shared with another tensor (copy-on-write).
+    ///
+    /// ```
+    /// let a = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, 2.0], &[2]);
+    /// let mut b = a.clone();
+    /// b.data_mut()[0] = 5.0;
+    /// assert_eq!((a.data()[0], b.data()[0]), (1.0, 5.0));
+    /// ```
+    pub fn data_mut(&mut self) -> &mut [T] {
+        Arc::make_mut(&mut self.data).as_mut_slice()
+    }
+
+    /// The elements as an owned vector (copied only if shared).
+    pub fn into_vec(self) -> Vec<T> {
+        Arc::try_unwrap(self.data).unwrap_or_else(|a| (*a).clone())
+    }
+
+    /// Whether two tensors share one buffer (a cheap clone or reshape).
+    pub fn shares_buffer(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.data, &other.data)
+    }
+
+    /// The element at a multi-index.
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
+    /// assert_eq!(t.try_get(&[1, 0]).unwrap(), 3.0);
+    /// assert!(t.try_get(&[2, 0]).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::Rank`] for an index of the wrong length,
+    /// [`TensorError::Index`] for an index past an axis.
+    pub fn try_get(&self, index: &[usize]) -> Result<T> {
+        if index.len() != self.ndim() {
+            return Err(TensorError::Rank { op: "get", shape: self.shape.clone(), expected: "equal to the index length" });
+        }
+        let st = layout::strides(&self.shape);
+        let mut off = 0;
+        for (axis, (&i, &n)) in index.iter().zip(self.shape.iter()).enumerate() {
+            if i >= n {
+                return Err(TensorError::Index { op: "get", index: i, axis, size: n, shape: self.shape.clone() });
+            }
+            off += i * st[axis];
+        }
+        Ok(self.data[off])
+    }
+
+    /// The single value of a one-element tensor.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::from_vec(vec![3.0f64], &[1, 1]).item(), 3.0);
+    /// ```
+    ///
+    /// # Panics
+    /// If the tensor does not hold exactly one element (see [`Tensor::try_item`]).
+    #[track_caller]
+    pub fn item(&self) -> T {
+        crate::error::or_panic(self.try_item())
+    }
+
+    /// The single value of a one-element tensor.
+    ///
+    /// # Errors
+    /// [`TensorError::Invalid`] naming the shape when `numel() != 1`.
+    pub fn try_item(&self) -> Result<T> {
+        if self.numel() == 1 {
+            Ok(self.data[0])
+        } else {
+            Err(TensorError::Invalid { op: "item", message: format!("shape {:?} does not hold exactly one element", self.shape) })
+        }
+    }
+
+    /// Applies `f` to every element.
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, -2.0], &[2]);
+    /// assert_eq!(t.map(|v| v * 2.0).data(), &[2.0, -4.0]);
+    /// ```
+    pub fn map(&self, f: impl Fn(T) -> T) -> Self {
+        Self::from_parts(self.data.iter().map(|&v| f(v)).collect(), self.shape.clone())
+    }
+
+    /// Converts every element to another float type.
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![0.5f32], &[1]);
+    /// assert_eq!(t.cast::<f64>().data(), &[0.5f64]);
+    /// ```
+    pub fn cast<U: Scalar>(&self) -> Tensor<U> {
+        Tensor::from_parts(self.data.iter().map(|v| U::from_f64_lossy(v.to_f64_lossless())).collect(), self.shape.clone())
+    }
+
+    /// Whether every element is finite (no NaN or infinity).
+    pub fn all_finite(&self) -> bool {
+        self.data.iter().all(|v| v.is_finite())
+    }
+
+    /// Largest absolute difference to `other` (same shape), or `None` if
+    /// the shapes differ. Handy in tests.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0], &[2]);
+    /// let b = Tensor::from_vec(vec![1.5f64, 2.0], &[2]);
+    /// assert_eq!(a.max_abs_diff(&b), Some(0.5));
+    /// ```
+    pub fn max_abs_diff(&self, other: &Self) -> Option<T> {
+        if self.shape != other.shape {
+            return None;
+        }
+        Some(self.data.iter().zip(other.data.iter()).fold(T::zero(), |m, (&a, &b)| {
+            let d = (a - b).abs();
+            if d > m || d.is_nan() {
+                d
+            } else {
+                m
+            }
+        }))
+    }
+}
+
+impl<T: Scalar> fmt::Debug for Tensor<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Tensor<{}>{:?} ", T::NAME, self.shape.as_slice())?;
+        const SHOW: usize = 16;
+        let d = &self.data;
+        if d.len() <= SHOW {
+            write!(f, "{:?}", d.as_slice())
+        } else {
+            write!(f, "{:?} ... ({} values)", &d[..SHOW], d.len())
+        }
+    }
+}
+
+impl<T: Scalar> fmt::Display for Tensor<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}

@@ -1,0 +1,165 @@
+//! Elementwise unary functions (infallible). Each doc line gives the
+//! derivative the autodiff crate uses.
+
+use crate::{Scalar, Tensor};
+
+impl<T: Scalar> Tensor<T> {
+    /// `-x`. Derivative: `-1`.
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, -2.0], &[2]);
+    /// assert_eq!(t.neg().data(), &[-1.0, 2.0]);
+    /// ```
+    pub fn neg(&self) -> Self {
+        self.map(|v| -v)
+    }
+    /// `eˣ`. Derivative: `eˣ`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::scalar(0.0f64).exp().item(), 1.0);
+    /// ```
+    pub fn exp(&self) -> Self {
+        self.map(|v| v.exp())
+    }
+    /// Natural log (NaN below 0, -inf at 0). Derivative: `1/x`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::scalar(1.0f64).ln().item(), 0.0);
+    /// ```
+    pub fn ln(&self) -> Self {
+        self.map(|v| v.ln())
+    }
+    /// `√x` (NaN below 0). Derivative: `1/(2√x)`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::scalar(4.0f64).sqrt().item(), 2.0);
+    /// ```
+    pub fn sqrt(&self) -> Self {
+        self.map(|v| v.sqrt())
+    }
+    /// `|x|`. Derivative: `sign(x)`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::scalar(-4.0f64).abs().item(), 4.0);
+    /// ```
+    pub fn abs(&self) -> Self {
+        self.map(|v| v.abs())
+    }
+    /// `-1`, `0` or `1` by the sign of `x` (0 at ±0, NaN stays NaN).
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![-3.0f64, 0.0, 2.0], &[3]);
+    /// assert_eq!(t.sign().data(), &[-1.0, 0.0, 1.0]);
+    /// ```
+    pub fn sign(&self) -> Self {
+        self.map(|v| {
+            if v > T::zero() {
+                T::one()
+            } else if v < T::zero() {
+                -T::one()
+            } else {
+                v // 0, -0 or NaN
+            }
+        })
+    }
+    /// `tanh x`. Derivative: `1 - tanh²x`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::scalar(1000.0f32).tanh().item(), 1.0);
+    /// ```
+    pub fn tanh(&self) -> Self {
+        self.map(|v| v.tanh())
+    }
+    /// Logistic sigmoid `1/(1+e⁻ˣ)`, computed without overflow: exact 0 and 1
+    /// in the limits, no NaN at ±1000. Derivative: `σ(1-σ)`.
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![-1000.0f32, 0.0, 1000.0], &[3]);
+    /// assert_eq!(t.sigmoid().data(), &[0.0, 0.5, 1.0]);
+    /// ```
+    pub fn sigmoid(&self) -> Self {
+        self.map(|v| {
+            if v >= T::zero() {
+                T::one() / (T::one() + (-v).exp())
+            } else {
+                let e = v.exp();
+                e / (T::one() + e)
+            }
+        })
+    }
+    /// `max(x, 0)` (NaN stays NaN). Derivative: [`Tensor::relu_mask`].
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![-1.0f64, 2.0], &[2]);
+    /// assert_eq!(t.relu().data(), &[0.0, 2.0]);
+    /// ```
+    pub fn relu(&self) -> Self {
+        self.map(|v| if v < T::zero() { T::zero() } else { v })
+    }
+    /// `1` where `x > 0`, else `0`: the derivative of relu (0 at the kink).
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![-1.0f64, 0.0, 2.0], &[3]);
+    /// assert_eq!(t.relu_mask().data(), &[0.0, 0.0, 1.0]);
+    /// ```
+    pub fn relu_mask(&self) -> Self {
+        self.map(|v| if v > T::zero() { T::one() } else { T::zero() })
+    }
+    /// `xᵖ`. Derivative: `p·xᵖ⁻¹`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::scalar(9.0f64).powf(0.5).item(), 3.0);
+    /// ```
+    pub fn powf(&self, p: T) -> Self {
+        self.map(|v| v.powf(p))
+    }
+    /// `x·s`. Derivative: `s`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::scalar(3.0f64).scale(2.0).item(), 6.0);
+    /// ```
+    pub fn scale(&self, s: T) -> Self {
+        self.map(|v| v * s)
+    }
+    /// `x + s`. Derivative: `1`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::scalar(3.0f64).add_scalar(2.0).item(), 5.0);
+    /// ```
+    pub fn add_scalar(&self, s: T) -> Self {
+        self.map(|v| v + s)
+    }
+    /// `x²`. Derivative: `2x`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::scalar(-3.0f64).square().item(), 9.0);
+    /// ```
+    pub fn square(&self) -> Self {
+        self.map(|v| v * v)
+    }
+    /// `1/x`. Derivative: `-1/x²`.
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::scalar(4.0f64).recip().item(), 0.25);
+    /// ```
+    pub fn recip(&self) -> Self {
+        self.map(|v| v.recip())
+    }
+    /// `x` limited to `[lo, hi]` (NaN stays NaN).
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![-5.0f64, 0.5, 5.0], &[3]);
+    /// assert_eq!(t.clamp(-1.0, 1.0).data(), &[-1.0, 0.5, 1.0]);
+    /// ```
+    pub fn clamp(&self, lo: T, hi: T) -> Self {
+        self.map(|v| {
+            if v < lo {
+                lo
+            } else if v > hi {
+                hi
+            } else {
+                v
+            }
+        })
+    }
+}
