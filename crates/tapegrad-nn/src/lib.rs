@@ -43,7 +43,7 @@ pub use linear::{Dropout, Embedding, Linear};
 pub use loss::{bce_with_logits, cross_entropy, log_sigmoid, mse_loss, nll_loss, Reduction};
 pub use lstm_cell::{LstmCell, LstmState};
 pub use optim::{clip_grad_norm, clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
-pub use param::{prefixed, prefixed_mut, Binding, Module, Param, ParamGrads, ParamId};
+pub use param::{load_state_dict, prefixed, prefixed_mut, state_dict, Binding, Module, Param, ParamGrads, ParamId};
 pub use rnn::{Rnn, RnnOutput};
 pub use rnn_cell::{Activation, RnnCell};
 pub use unroll::Sequence;

@@ -214,3 +214,64 @@ impl<T: Scalar> ParamGrads<T> {
         self.map.is_empty()
     }
 }
+
+/// The module's parameters as named tensors (cheap clones), in
+/// [`Module::params`] order: PyTorch's `state_dict()`.
+///
+/// ```
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use tapegrad_nn::{state_dict, Linear};
+/// let lin = Linear::<f32>::new(3, 2, &mut StdRng::seed_from_u64(0));
+/// let names: Vec<String> = state_dict(&lin).into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["weight", "bias"]);
+/// ```
+pub fn state_dict<T: Scalar, M: Module<T> + ?Sized>(module: &M) -> Vec<(String, Tensor<T>)> {
+    module.params().into_iter().map(|(n, p)| (n, p.value().clone())).collect()
+}
+
+/// Loads named tensors into a module, all or nothing: every parameter must
+/// be present with its exact shape and no unknown name may appear;
+/// otherwise nothing is changed and the error names the parameter (and
+/// both shapes) and `source` (a file name, or `"state dict"`).
+///
+/// ```
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use tapegrad_nn::{load_state_dict, state_dict, Linear};
+/// use tapegrad_tensor::Tensor;
+/// let mut lin = Linear::<f64>::new(3, 2, &mut StdRng::seed_from_u64(0));
+/// let mut sd = state_dict(&lin);
+/// sd[1].1 = Tensor::zeros(&[3]); // wrong bias shape
+/// let err = load_state_dict(&mut lin, &sd, "ckpt.safetensors").unwrap_err();
+/// assert!(err.to_string().contains("bias") && err.to_string().contains("[2]") && err.to_string().contains("[3]"));
+/// ```
+///
+/// # Errors
+/// [`NnError::Weights`] for a missing, unexpected or misshapen entry.
+pub fn load_state_dict<T: Scalar, M: Module<T> + ?Sized>(module: &mut M, entries: &[(String, Tensor<T>)], source: &str) -> Result<()> {
+    let bad = |message: String| NnError::Weights { file: source.to_string(), message };
+    let mut by_name: HashMap<&str, &Tensor<T>> = HashMap::new();
+    for (n, t) in entries {
+        if by_name.insert(n.as_str(), t).is_some() {
+            return Err(bad(format!("parameter `{n}` appears twice")));
+        }
+    }
+    let mut params = module.params_mut();
+    for (name, p) in &params {
+        match by_name.get(name.as_str()) {
+            None => return Err(bad(format!("parameter `{name}` (shape {:?}) is missing", p.shape()))),
+            Some(t) if t.shape() != p.shape() => {
+                return Err(bad(format!("parameter `{name}` has shape {:?} in the file but {:?} in the model", t.shape(), p.shape())))
+            }
+            Some(_) => {}
+        }
+    }
+    if by_name.len() != params.len() {
+        let known: std::collections::HashSet<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+        let extra: Vec<&str> = by_name.keys().copied().filter(|n| !known.contains(n)).collect();
+        return Err(bad(format!("unexpected parameters {extra:?}")));
+    }
+    for (name, p) in params.iter_mut() {
+        p.value = by_name[name.as_str()].clone();
+    }
+    Ok(())
+}

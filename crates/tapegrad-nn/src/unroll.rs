@@ -157,7 +157,10 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
     for t in 0..steps {
         let active = lens.iter().take_while(|&&n| n > t).count();
         let xt = x.try_narrow(0, t, 1)?.try_reshape(&[batch, s[2]])?;
-        if active == batch {
+        if active == 0 {
+            // Every sequence has ended: nothing to compute.
+            outputs.push(tape.constant(Tensor::zeros(&[batch, hidden])));
+        } else if active == batch {
             state = cell.step(bind, xt, &state)?;
             outputs.push(cell.output(&state));
         } else {

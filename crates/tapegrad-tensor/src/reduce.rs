@@ -219,16 +219,16 @@ impl<T: Scalar> Tensor<T> {
         if shape.len() > self.ndim() || broadcast_shapes("sum_to", shape, self.shape()).map_err(|_| err())?.as_slice() != self.shape() {
             return Err(err());
         }
+        if self.numel() == 0 {
+            // Summing nothing: zeros (the target itself may be non-empty).
+            return Ok(Tensor::zeros(shape));
+        }
         // Leading axes: add the contiguous blocks together.
         let lead = self.ndim() - shape.len();
         let block: usize = self.shape()[lead..].iter().product();
-        let mut acc = self.data()[..block.min(self.numel())].to_vec();
-        if block == 0 {
-            acc.clear();
-        } else {
-            for chunk in self.data().chunks(block).skip(1) {
-                acc.iter_mut().zip(chunk).for_each(|(a, &v)| *a = *a + v);
-            }
+        let mut acc = self.data()[..block].to_vec();
+        for chunk in self.data().chunks(block).skip(1) {
+            acc.iter_mut().zip(chunk).for_each(|(a, &v)| *a = *a + v);
         }
         let mut t = Tensor::from_parts(acc, Shape::from_slice(&self.shape()[lead..]));
         for (axis, &d) in shape.iter().enumerate() {
