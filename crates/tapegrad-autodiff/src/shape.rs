@@ -223,6 +223,18 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// As [`Var::try_concat`]; the axis may be at most the inputs' rank.
     #[track_caller]
     pub fn try_stack(vars: &[Var<'t, T>], axis: usize) -> Result<Self> {
+        if let Some(first) = vars.first() {
+            let s0 = first.shape();
+            if let Some(bad) = vars.iter().map(|v| v.shape()).find(|s| *s != s0) {
+                return Err(tapegrad_tensor::TensorError::ShapeMismatch {
+                    op: "stack",
+                    lhs: s0,
+                    rhs: bad,
+                    why: "stacked tensors must have equal shapes",
+                }
+                .into());
+            }
+        }
         let parts = vars.iter().map(|v| v.try_unsqueeze(axis)).collect::<Result<Vec<_>>>()?;
         Self::try_concat(&parts, axis)
     }

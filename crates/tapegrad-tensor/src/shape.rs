@@ -205,9 +205,18 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// As [`Tensor::try_concat`]; [`TensorError::Axis`] naming `stack` for
-    /// `axis > ndim`.
+    /// [`TensorError::ShapeMismatch`] naming `stack` and the first unequal
+    /// shape; [`TensorError::Axis`] for `axis > ndim`; an empty list as
+    /// [`Tensor::try_concat`].
     pub fn try_stack(tensors: &[&Tensor<T>], axis: usize) -> Result<Tensor<T>> {
+        if let (Some(first), Some(bad)) = (tensors.first(), tensors.iter().find(|t| t.shape() != tensors[0].shape())) {
+            return Err(TensorError::ShapeMismatch {
+                op: "stack",
+                lhs: Shape::from_slice(first.shape()),
+                rhs: Shape::from_slice(bad.shape()),
+                why: "stacked tensors must have equal shapes",
+            });
+        }
         let parts = tensors.iter().map(|t| t.try_unsqueeze(axis)).collect::<Result<Vec<_>>>()?;
         let refs: Vec<&Tensor<T>> = parts.iter().collect();
         Self::try_concat(&refs, axis)

@@ -1,0 +1,14 @@
+//! Integration tests of tapegrad-tensor, one binary with topical modules.
+//! Property tests compare every op against a naive reference written with
+//! explicit multi-indices in `reference.rs`.
+
+mod binary;
+mod construct;
+mod errors;
+mod index;
+mod matmul;
+mod reduce;
+mod reference;
+mod shape;
+mod softmax;
+mod unary;
