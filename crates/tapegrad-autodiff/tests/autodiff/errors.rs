@@ -1,0 +1,60 @@
+//! Every fallible variable op rejects bad shapes with the typed error,
+//! naming the op and shapes; the panicking form panics with that message.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use tapegrad_autodiff::{AutodiffError, Tape, Tensor, TensorError, Var};
+
+fn expect(r: Result<Var<'_, f64>, AutodiffError>, op: &str, has: &[&str]) {
+    let e = r.unwrap_err();
+    assert!(matches!(e, AutodiffError::Tensor(_)), "{e:?}");
+    let m = e.to_string();
+    assert!(m.starts_with(&format!("{op}:")), "`{m}` should start with `{op}:`");
+    for h in has {
+        assert!(m.contains(h), "`{m}` should contain `{h}`");
+    }
+}
+
+#[test]
+fn shape_errors_are_typed_and_named() {
+    let tape = Tape::<f64>::new();
+    let a = tape.leaf(Tensor::ones(&[2, 3]));
+    let b = tape.leaf(Tensor::ones(&[4]));
+    expect(a.try_add(b), "add", &["[2, 3]", "[4]"]);
+    expect(a.try_sub(b), "sub", &["[2, 3]", "[4]"]);
+    expect(a.try_mul(b), "mul", &["[2, 3]", "[4]"]);
+    expect(a.try_div(b), "div", &["[2, 3]", "[4]"]);
+    expect(a.try_matmul(a), "matmul", &["[2, 3]"]);
+    expect(a.try_sum_axis(2, false), "sum_axis", &["[2, 3]"]);
+    expect(a.try_max_axis(2, false), "max_axis", &["[2, 3]"]);
+    expect(a.try_sum_to(&[3, 3]), "sum_to", &["[2, 3]", "[3, 3]"]);
+    expect(a.try_broadcast_to(&[4, 3]), "broadcast_to", &["[2, 3]", "[4, 3]"]);
+    expect(a.try_reshape(&[5]), "reshape", &["[2, 3]", "[5]"]);
+    expect(a.try_transpose(0, 3), "transpose", &["[2, 3]"]);
+    expect(a.try_narrow(1, 2, 2), "narrow", &["[2, 3]"]);
+    expect(a.try_pad_axis(4, 1, 1), "pad_axis", &["[2, 3]"]);
+    expect(Var::try_concat(&[a, b], 0), "concat", &["[2, 3]", "[4]"]);
+    expect(Var::try_stack(&[a, b], 0), "stack", &["[2, 3]", "[4]"]);
+    expect(a.try_index_select(0, &[2]), "index_select", &["index 2", "[2, 3]"]);
+    expect(a.try_index_add(0, &[0], b), "index_add", &["[2, 3]", "[4]"]);
+    expect(a.try_gather(1, &[3, 0], &[2, 1]), "gather", &["index 3"]);
+    expect(a.try_scatter_add(1, &[0, 0], &[2, 1], b), "scatter_add", &["[2, 1]", "[4]"]);
+    expect(a.try_log_softmax(2), "max_axis", &["[2, 3]"]);
+    expect(a.try_squeeze(0), "squeeze", &["[2, 3]"]);
+    expect(a.try_unsqueeze(3), "unsqueeze", &["[2, 3]"]);
+    assert!(matches!(a.try_split(1, &[1]).unwrap_err(), AutodiffError::Tensor(TensorError::Invalid { .. })));
+    assert!(matches!(a.try_chunk(0, 1).unwrap_err(), AutodiffError::Tensor(TensorError::Invalid { .. })));
+}
+
+#[test]
+fn operators_panic_with_the_same_message() {
+    let tape = Tape::<f64>::new();
+    let a = tape.leaf(Tensor::ones(&[2, 3]));
+    let b = tape.leaf(Tensor::ones(&[4]));
+    let want = a.try_add(b).unwrap_err().to_string();
+    let got = catch_unwind(AssertUnwindSafe(|| a + b)).unwrap_err();
+    assert_eq!(got.downcast_ref::<String>().unwrap(), &want);
+    let want = a.try_matmul(a).unwrap_err().to_string();
+    let got = catch_unwind(AssertUnwindSafe(|| a.matmul(a))).unwrap_err();
+    assert_eq!(got.downcast_ref::<String>().unwrap(), &want);
+}

@@ -1,0 +1,17 @@
+//! Integration tests of tapegrad-autodiff, one binary with topical modules.
+//! Every differentiable op is gradchecked against finite differences over
+//! random shapes (size-1 and broadcast axes included) and values; kinks
+//! and ties are kept away by the strategies, not by tolerances.
+
+mod checker;
+mod compositions;
+mod errors;
+mod extremes;
+mod higher_order;
+mod ops_binary;
+mod ops_index;
+mod ops_matmul;
+mod ops_reduce;
+mod ops_shape;
+mod ops_unary;
+mod semantics;

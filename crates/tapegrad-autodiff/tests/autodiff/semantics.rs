@@ -1,0 +1,106 @@
+//! What a gradient means: accumulation, detach/no_grad, constants, errors
+//! for gradients that do not exist, intermediate values, anomaly mode.
+
+use tapegrad_autodiff::{AutodiffError, Tape, Tensor};
+
+#[test]
+fn fan_out_accumulates_the_sum() {
+    let tape = Tape::<f64>::new();
+    let x = tape.leaf(Tensor::scalar(3.0));
+    let y = x * x + x * 2.0 + x; // 2x + 2 + 1 at x = 3 -> 9
+    assert_eq!(tape.backward(y).unwrap().get(x).unwrap().item(), 9.0);
+}
+
+#[test]
+fn detach_and_no_grad_stop_gradients() {
+    let tape = Tape::<f64>::new();
+    let x = tape.leaf(Tensor::scalar(2.0));
+    let d = x.detach();
+    assert!(!d.requires_grad());
+    let inside = tape.no_grad(|| (x * x).exp());
+    assert!(!inside.requires_grad());
+    assert!(tape.is_grad_enabled());
+    let y = x * d + inside;
+    assert_eq!(tape.backward(y).unwrap().get(x).unwrap().item(), 2.0);
+}
+
+#[test]
+fn gradients_that_do_not_exist_are_errors_not_zeros() {
+    let tape = Tape::<f64>::new();
+    let (x, unused, c) = (tape.leaf(Tensor::scalar(1.0)), tape.leaf(Tensor::scalar(1.0)), tape.constant(Tensor::scalar(5.0)));
+    unused.set_name("unused");
+    let g = tape.backward(x * c).unwrap();
+    let e = g.get(unused).unwrap_err();
+    assert!(matches!(e, AutodiffError::NoGradient { .. }) && e.to_string().contains("unused"), "{e}");
+    assert!(matches!(g.get(c).unwrap_err(), AutodiffError::NotDifferentiable { .. }));
+    assert!(matches!(tape.grad(x * c, &[c]).unwrap_err(), AutodiffError::NotDifferentiable { .. }));
+    assert!(matches!(tape.grad(x * c, &[unused]).unwrap_err(), AutodiffError::NoGradient { .. }));
+}
+
+#[test]
+fn gradients_with_respect_to_intermediate_values() {
+    let tape = Tape::<f64>::new();
+    let x = tape.leaf(Tensor::from_vec(vec![0.5, -0.5], &[2]));
+    let h1 = x.tanh();
+    let h2 = (h1 * h1).tanh();
+    let y = h2.sum_all();
+    let g = tape.grad(y, &[h2, h1, x]).unwrap();
+    assert_eq!(g[0].data(), &[1.0, 1.0]);
+    let dh1: Vec<f64> = h1.value().data().iter().zip(h2.value().data()).map(|(a, b)| (1.0 - b * b) * 2.0 * a).collect();
+    assert!((g[1].data()[0] - dh1[0]).abs() < 1e-15);
+}
+
+#[test]
+fn non_scalar_outputs_need_a_seed_of_their_shape() {
+    let tape = Tape::<f64>::new();
+    let x = tape.leaf(Tensor::ones(&[2]));
+    let y = x.exp();
+    assert!(matches!(tape.backward(y).unwrap_err(), AutodiffError::NotScalar { .. }));
+    assert!(matches!(tape.vjp(y, &Tensor::ones(&[3]), &[x]).unwrap_err(), AutodiffError::SeedShape { .. }));
+    let g = tape.vjp(y, &Tensor::from_vec(vec![1.0, 0.0], &[2]), &[x]).unwrap();
+    assert_eq!(g[0].data()[1], 0.0);
+}
+
+#[test]
+fn two_tapes_do_not_mix() {
+    let (t1, t2) = (Tape::<f64>::new(), Tape::<f64>::new());
+    let (a, b) = (t1.leaf(Tensor::ones(&[1])), t2.leaf(Tensor::ones(&[1])));
+    assert!(matches!(a.try_add(b).unwrap_err(), AutodiffError::TapeMismatch { .. }));
+    assert!(matches!(t2.backward(a.sum_all()).unwrap_err(), AutodiffError::TapeMismatch { .. }));
+    let g = t1.backward(a.sum_all()).unwrap();
+    assert!(matches!(g.get(b).unwrap_err(), AutodiffError::TapeMismatch { .. }));
+}
+
+#[test]
+fn gradient_of_a_gradient() {
+    let tape = Tape::<f64>::new();
+    let x = tape.leaf(Tensor::scalar(1.5));
+    let dy = tape.grad_graph(x.powf(3.0), None, &[x]).unwrap()[0];
+    assert!((dy.value().item() - 3.0 * 1.5 * 1.5).abs() < 1e-12);
+    let d2 = tape.grad(dy, &[x]).unwrap()[0].item();
+    assert!((d2 - 6.0 * 1.5).abs() < 1e-12);
+}
+
+#[test]
+fn ordinary_backward_records_nothing() {
+    let tape = Tape::<f64>::new();
+    let x = tape.leaf(Tensor::from_vec(vec![0.1, 0.2, 0.3], &[3]));
+    let y = x.tanh().exp().sum_all();
+    let n = tape.len();
+    tape.backward(y).unwrap();
+    assert_eq!(tape.len(), n, "a first-order sweep must not grow the tape");
+}
+
+#[test]
+fn anomaly_mode_names_the_first_non_finite_op() {
+    let tape = Tape::<f64>::new();
+    tape.set_anomaly_detection(true);
+    let x = tape.leaf(Tensor::from_vec(vec![1.0, -1.0], &[2]));
+    let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| x.ln())).unwrap_err();
+    let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("ln") && msg.contains("forward") && msg.contains("semantics.rs"), "{msg}");
+    // Backward: sqrt at 0 is finite forward, infinite slope backward.
+    let z = tape.leaf(Tensor::from_vec(vec![0.0, 4.0], &[2]));
+    let e = tape.backward(z.sqrt().sum_all()).unwrap_err();
+    assert!(matches!(&e, AutodiffError::NonFinite { op, phase: "backward", .. } if op == "sqrt"), "{e}");
+}
