@@ -59,6 +59,10 @@ impl Binary {
     }
 }
 
+// `add`/`sub`/`mul`/`div` are the named panicking forms of the `try_` ops
+// (the crate's convention); the operator traits are implemented too and
+// call them.
+#[allow(clippy::should_implement_trait)]
 impl<'t, T: Scalar> Var<'t, T> {
     #[track_caller]
     fn binary(self, op: Binary, other: Var<'t, T>) -> Result<Self> {

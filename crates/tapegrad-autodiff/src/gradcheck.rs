@@ -319,7 +319,7 @@ where
     F: for<'t> Fn(&'t Tape<f64>, &[Var<'t, f64>]) -> Result<Var<'t, f64>>,
 {
     let o = options;
-    if !(o.eps > 0.0) {
+    if o.eps.is_nan() || o.eps <= 0.0 {
         return Err(AutodiffError::Gradcheck { message: format!("eps must be positive, got {}", o.eps) });
     }
     let y0 = eval(&f, inputs)?;

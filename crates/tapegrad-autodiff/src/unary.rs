@@ -84,6 +84,8 @@ impl<T: Scalar> Unary<T> {
     }
 }
 
+// `neg` is also reachable as `-x` (the `Neg` impl calls it).
+#[allow(clippy::should_implement_trait)]
 impl<'t, T: Scalar> Var<'t, T> {
     #[track_caller]
     fn unary(self, op: Unary<T>) -> Self {

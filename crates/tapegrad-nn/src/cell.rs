@@ -16,6 +16,8 @@ pub trait State<'t, T: Scalar>: Clone {
     fn parts(&self) -> SmallVec<[Var<'t, T>; 2]>;
     /// Rebuilds a state from parts in the order of [`State::parts`].
     fn from_parts(parts: &[Var<'t, T>]) -> Self;
+    /// What a layer emits at each step, `(B, H)` (the hidden state `h`).
+    fn output(&self) -> Var<'t, T>;
     /// Applies `f` to every part.
     fn map(&self, mut f: impl FnMut(Var<'t, T>) -> Result<Var<'t, T>>) -> Result<Self> {
         let parts = self.parts().into_iter().map(&mut f).collect::<Result<SmallVec<[Var<'t, T>; 2]>>>()?;
@@ -34,6 +36,9 @@ impl<'t, T: Scalar> State<'t, T> for Var<'t, T> {
     }
     fn from_parts(parts: &[Var<'t, T>]) -> Self {
         parts[0]
+    }
+    fn output(&self) -> Var<'t, T> {
+        *self
     }
 }
 
@@ -59,10 +64,6 @@ pub trait Cell<T: Scalar>: Module<T> {
     /// # Errors
     /// A shape error from an op.
     fn step<'t>(&self, bind: &Binding<'t, T>, x: Var<'t, T>, state: &Self::State<'t>) -> Result<Self::State<'t>>;
-    /// What the layer emits at each step (usually `h`).
-    fn output<'t>(&self, state: &Self::State<'t>) -> Var<'t, T>
-    where
-        T: 't;
 }
 
 /// A `(rows, cols)` tensor drawn from `U(-k, k)`, `k = 1/sqrt(hidden)`:

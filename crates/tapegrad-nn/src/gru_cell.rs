@@ -91,10 +91,4 @@ impl<T: Scalar> Cell<T> for GruCell<T> {
         // h' = n + z⊙(h - n)  ==  (1 - z)⊙n + z⊙h
         Ok(n.try_add(z.try_mul(h.try_sub(n)?)?)?)
     }
-    fn output<'t>(&self, h: &Var<'t, T>) -> Var<'t, T>
-    where
-        T: 't,
-    {
-        *h
-    }
 }

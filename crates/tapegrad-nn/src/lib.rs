@@ -25,6 +25,7 @@
 //! reported before any step runs. Errors name the layer and the shapes.
 
 mod cell;
+mod check;
 mod error;
 mod gru_cell;
 mod linear;
@@ -37,6 +38,7 @@ mod rnn_cell;
 mod unroll;
 
 pub use cell::{uniform_init, Cell, State};
+pub use check::gradcheck_layer;
 pub use error::{NnError, Result};
 pub use gru_cell::GruCell;
 pub use linear::{Dropout, Embedding, Linear};

@@ -24,6 +24,9 @@ impl<'t, T: Scalar> State<'t, T> for LstmState<'t, T> {
     fn from_parts(parts: &[Var<'t, T>]) -> Self {
         LstmState { h: parts[0], c: parts[1] }
     }
+    fn output(&self) -> Var<'t, T> {
+        self.h
+    }
 }
 
 /// LSTM cell with PyTorch's equations and gate order (i, f, g, o stacked in
@@ -113,11 +116,5 @@ impl<T: Scalar> Cell<T> for LstmCell<T> {
         let c = f.try_mul(s.c)?.try_add(i.try_mul(gg)?)?;
         let h = o.try_mul(c.tanh())?;
         Ok(LstmState { h, c })
-    }
-    fn output<'t>(&self, s: &LstmState<'t, T>) -> Var<'t, T>
-    where
-        T: 't,
-    {
-        s.h
     }
 }

@@ -103,10 +103,4 @@ impl<T: Scalar> Cell<T> for RnnCell<T> {
             Activation::Sigmoid => pre.sigmoid(),
         })
     }
-    fn output<'t>(&self, h: &Var<'t, T>) -> Var<'t, T>
-    where
-        T: 't,
-    {
-        *h
-    }
 }

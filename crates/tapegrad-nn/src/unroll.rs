@@ -76,7 +76,7 @@ pub(crate) fn validate<T: Scalar>(op: &'static str, x: &Tensor<T>, input_size: u
         if l.len() != s[1] {
             return Err(err("one length per sequence is needed"));
         }
-        if l.iter().any(|&n| n == 0) {
+        if l.contains(&0) {
             return Err(err("a length of zero"));
         }
         if l.iter().any(|&n| n > s[0]) {
@@ -162,13 +162,13 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
             outputs.push(tape.constant(Tensor::zeros(&[batch, hidden])));
         } else if active == batch {
             state = cell.step(bind, xt, &state)?;
-            outputs.push(cell.output(&state));
+            outputs.push(state.output());
         } else {
             let xt = xt.try_narrow(0, 0, active)?;
             let old = state.parts();
             let head = state.map(|v| Ok(v.try_narrow(0, 0, active)?))?;
             let new = cell.step(bind, xt, &head)?;
-            let out = cell.output(&new);
+            let out = new.output();
             let zeros = tape.constant(Tensor::zeros(&[batch - active, hidden]));
             outputs.push(Var::try_concat(&[out, zeros], 0)?);
             let parts: SmallVec<[Var<'t, T>; 2]> = new

@@ -52,7 +52,7 @@ fn hessian_of_a_polynomial_by_hand_and_by_finite_differences() {
     let xs = [Tensor::scalar(x0), Tensor::scalar(y0)];
     let h = [[6.0 * x0 * y0, 3.0 * x0 * x0 + 4.0 * y0], [3.0 * x0 * x0 + 4.0 * y0, 4.0 * x0 - 12.0 * y0 * y0]];
     for (col, e) in [[1.0, 0.0], [0.0, 1.0]].iter().enumerate() {
-        let hv = hvp(&poly, &xs, &[Tensor::scalar(e[0]), Tensor::scalar(e[1])]).unwrap();
+        let hv = hvp(poly, &xs, &[Tensor::scalar(e[0]), Tensor::scalar(e[1])]).unwrap();
         for row in 0..2 {
             assert!((hv[row].item() - h[row][col]).abs() < 1e-12, "H[{row}][{col}] = {} vs {}", hv[row].item(), h[row][col]);
         }
@@ -88,7 +88,7 @@ fn hvp_of_a_tanh_recurrence_matches_differences_of_the_gradient() {
     });
     let dw = Tensor::rand_uniform(&[3, 3], -1.0, 1.0, &mut rng);
     let du = Tensor::rand_uniform(&[2, 3], -1.0, 1.0, &mut rng);
-    let hv = hvp(&rec, &[w.clone(), u.clone()], &[dw.clone(), du.clone()]).unwrap();
+    let hv = hvp(rec, &[w.clone(), u.clone()], &[dw.clone(), du.clone()]).unwrap();
     let grad_at = |s: f64| {
         let tape = Tape::new();
         let v = [tape.leaf(w.add(&dw.scale(s))), tape.leaf(u.add(&du.scale(s)))];

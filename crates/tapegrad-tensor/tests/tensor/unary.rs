@@ -5,12 +5,15 @@ use tapegrad_tensor::Tensor;
 
 use crate::reference::any_tensor;
 
+/// An op's result and the scalar function it should equal elementwise.
+type Case = (Tensor<f64>, fn(f64) -> f64);
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
     fn unary_ops_apply_elementwise(t in any_tensor()) {
-        let cases: Vec<(Tensor<f64>, fn(f64) -> f64)> = vec![
+        let cases: Vec<Case> = vec![
             (t.neg(), |x| -x),
             (t.exp(), f64::exp),
             (t.abs(), f64::abs),
