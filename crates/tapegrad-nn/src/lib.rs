@@ -48,4 +48,4 @@ pub use optim::{clip_grad_norm, clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
 pub use param::{load_state_dict, prefixed, prefixed_mut, state_dict, Binding, Module, Param, ParamGrads, ParamId};
 pub use rnn::{Rnn, RnnOutput};
 pub use rnn_cell::{Activation, RnnCell};
-pub use unroll::Sequence;
+pub use unroll::{lengths_from_mask, Sequence};

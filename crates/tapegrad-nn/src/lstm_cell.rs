@@ -74,6 +74,25 @@ impl<T: Scalar> LstmCell<T> {
     }
 }
 
+impl<T: Scalar> LstmCell<T> {
+    /// Sets the forget gate's bias (`bias_ih` entries `H..2H`; `bias_hh`'s
+    /// are zeroed) to `value`, the usual remedy for an LSTM that forgets too
+    /// fast early in training (Jozefowicz et al., 2015). PyTorch's default
+    /// init does not do this; call it explicitly.
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// let cell = tapegrad_nn::LstmCell::<f32>::new(2, 3, &mut StdRng::seed_from_u64(0)).with_forget_bias(1.0);
+    /// assert_eq!(&cell.bias_ih.value().data()[3..6], &[1.0; 3]);
+    /// ```
+    pub fn with_forget_bias(mut self, value: T) -> Self {
+        let h = self.weight_hh.shape()[1];
+        self.bias_ih.data_mut()[h..2 * h].iter_mut().for_each(|b| *b = value);
+        self.bias_hh.data_mut()[h..2 * h].iter_mut().for_each(|b| *b = T::zero());
+        self
+    }
+}
+
 impl<T: Scalar> Module<T> for LstmCell<T> {
     fn params(&self) -> Vec<(String, &Param<T>)> {
         vec![

@@ -189,3 +189,48 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
     }
     Ok(Sequence { output, last, steps: states, inverse })
 }
+
+/// Per-sequence lengths from a `(T, B)` mask of ones (real steps) followed
+/// by zeros (padding), for callers who carry masks rather than lengths.
+///
+/// ```
+/// use tapegrad_nn::lengths_from_mask;
+/// use tapegrad_tensor::Tensor;
+/// let mask = Tensor::from_vec(vec![1.0f32, 1.0, 1.0, 0.0, 0.0, 0.0], &[3, 2]); // (T, B)
+/// assert_eq!(lengths_from_mask(&mask).unwrap(), vec![2, 1]);
+/// let holey = Tensor::from_vec(vec![0.0f32, 1.0], &[2, 1]);
+/// assert!(lengths_from_mask(&holey).is_err());
+/// ```
+///
+/// # Errors
+/// [`NnError::InputShape`] if the mask is not 2-D; [`NnError::Lengths`] if
+/// a column has a one after a zero or is all zeros, or holds other values.
+pub fn lengths_from_mask<T: Scalar>(mask: &Tensor<T>) -> Result<Vec<usize>> {
+    const OP: &str = "lengths_from_mask";
+    let s = mask.shape();
+    if s.len() != 2 {
+        return Err(NnError::InputShape { op: OP, expected: "(T, B)".into(), got: Shape::from_slice(s) });
+    }
+    let (steps, batch) = (s[0], s[1]);
+    let mut lengths = vec![0; batch];
+    for (b, len) in lengths.iter_mut().enumerate() {
+        let col: Vec<T> = (0..steps).map(|t| mask.data()[t * batch + b]).collect();
+        if col.iter().any(|&v| v != T::zero() && v != T::one()) {
+            return Err(NnError::Lengths { op: OP, lengths: vec![], steps, batch, why: "the mask holds values other than 0 and 1" });
+        }
+        *len = col.iter().take_while(|&&v| v == T::one()).count();
+        if col[*len..].iter().any(|&v| v == T::one()) {
+            return Err(NnError::Lengths {
+                op: OP,
+                lengths: vec![],
+                steps,
+                batch,
+                why: "a real step follows padding; masks must be ones then zeros",
+            });
+        }
+    }
+    if lengths.contains(&0) {
+        return Err(NnError::Lengths { op: OP, lengths, steps, batch, why: "a sequence of length zero" });
+    }
+    Ok(lengths)
+}

@@ -89,7 +89,7 @@ pub enum TensorError {
         shape: Shape,
     },
     /// A range `start..start + len` outside an axis.
-    #[error("{op}: range {start}..{} is out of bounds for axis {axis} of size {size} in shape {shape:?}", start + len)]
+    #[error("{op}: range {start}..{} is out of bounds for axis {axis} of size {size} in shape {shape:?}", start.saturating_add(*len))]
     Range {
         /// The operation.
         op: &'static str,

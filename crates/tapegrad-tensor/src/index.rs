@@ -33,7 +33,8 @@ fn check_gather(op: &'static str, axis: usize, shape: &[usize], index: &[usize],
 }
 
 impl<T: Scalar> Tensor<T> {
-    /// Entries `indices` of `axis`, in that order (repeats allowed).
+    /// Entries `indices` of `axis`, in that order (repeats allowed): the
+    /// result has `indices.len()` on `axis` and `self`'s other sizes.
     /// Derivative: the gradient added back at `indices` ([`Tensor::index_add`]).
     ///
     /// ```
@@ -65,6 +66,12 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_index_select`].
     ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let table = Tensor::<f64>::arange(6).reshape(&[3, 2]); // 3 embeddings of width 2
+    /// assert_eq!(table.index_select(0, &[1, 1]).data(), &[2.0, 3.0, 2.0, 3.0]);
+    /// ```
+    ///
     /// # Panics
     /// With the message of the error `try_index_select` returns.
     #[track_caller]
@@ -74,7 +81,9 @@ impl<T: Scalar> Tensor<T> {
 
     /// A copy of `self` with slice `k` of `src` added at entry `indices[k]`
     /// of `axis` (repeated indices accumulate). `src` has `self`'s shape
-    /// with `indices.len()` on `axis`.
+    /// with `indices.len()` on `axis`; the result has `self`'s shape. The
+    /// backward of [`Tensor::index_select`]. Derivative: identity for
+    /// `self`, `index_select` of the gradient for `src`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -116,6 +125,12 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_index_add`].
     ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let g = Tensor::<f64>::zeros(&[3, 2]).index_add(0, &[1, 1], &Tensor::ones(&[2, 2]));
+    /// assert_eq!(g.data(), &[0.0, 0.0, 2.0, 2.0, 0.0, 0.0]);
+    /// ```
+    ///
     /// # Panics
     /// With the message of the error `try_index_add` returns.
     #[track_caller]
@@ -154,6 +169,12 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_gather`].
     ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let logp = Tensor::from_vec(vec![-0.1f64, -2.0, -3.0, -0.5], &[2, 2]);
+    /// assert_eq!(logp.gather(1, &[0, 1], &[2, 1]).data(), &[-0.1, -0.5]); // one class per row
+    /// ```
+    ///
     /// # Panics
     /// With the message of the error `try_gather` returns.
     #[track_caller]
@@ -162,7 +183,9 @@ impl<T: Scalar> Tensor<T> {
     }
 
     /// A copy of `self` with `src` (of shape `index_shape`) added at the
-    /// positions [`Tensor::gather`] would read.
+    /// positions [`Tensor::gather`] would read (repeats accumulate); the
+    /// result has `self`'s shape. Derivative: identity for `self`,
+    /// `gather` of the gradient for `src`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -203,6 +226,12 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_scatter_add`].
     ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let g = Tensor::<f64>::zeros(&[2, 2]).scatter_add(1, &[0, 1], &[2, 1], &Tensor::ones(&[2, 1]));
+    /// assert_eq!(g.data(), &[1.0, 0.0, 0.0, 1.0]);
+    /// ```
+    ///
     /// # Panics
     /// With the message of the error `try_scatter_add` returns.
     #[track_caller]
@@ -210,7 +239,8 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_scatter_add(axis, index, index_shape, src))
     }
 
-    /// One-hot rows: shape `[indices.len(), classes]`.
+    /// One-hot rows: shape `[indices.len(), classes]`, with a 1 at column
+    /// `indices[r]` of row `r`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -229,5 +259,19 @@ impl<T: Scalar> Tensor<T> {
             d[r * classes + i] = T::one();
         }
         Ok(Tensor::from_parts(d, Shape::from_slice(&shape)))
+    }
+
+    /// Panicking form of [`Tensor::try_one_hot`].
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::<f64>::one_hot(&[1], 2);
+    /// assert_eq!((t.shape(), t.data()), (&[1usize, 2][..], &[0.0, 1.0][..]));
+    /// ```
+    ///
+    /// # Panics
+    /// With the [`TensorError::Index`] message.
+    #[track_caller]
+    pub fn one_hot(indices: &[usize], classes: usize) -> Self {
+        or_panic(Self::try_one_hot(indices, classes))
     }
 }

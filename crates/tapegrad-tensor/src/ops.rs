@@ -1,5 +1,19 @@
-//! Operator sugar: `&a + &b`, `a * b`, `-a`, `&a * 2.0`. These are the
-//! panicking forms and panic with the `try_` error's message.
+//! Operator sugar: `&a + &b`, `a * b`, `-a`, `&a * 2.0`.
+//!
+//! Tensor–tensor operators broadcast and are the panicking forms of
+//! `try_add`, `try_sub`, `try_mul` and `try_div`: they panic with the
+//! [`crate::TensorError::Broadcast`] message. Any mix of owned and borrowed
+//! operands works; borrowing avoids moving a tensor you still need.
+//! Tensor–scalar operators (scalar on the right) cannot fail.
+//!
+//! ```
+//! use tapegrad_tensor::Tensor;
+//! let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]);
+//! let b = Tensor::from_vec(vec![10.0f64, 20.0], &[2]);
+//! assert_eq!((&a + &b).data(), &[11.0, 22.0, 13.0, 24.0]);
+//! assert_eq!((&a * 2.0 - 1.0).data(), &[1.0, 3.0, 5.0, 7.0]);
+//! assert_eq!((-(a.clone() / &b)).data(), &[-0.1, -0.1, -0.3, -0.2]);
+//! ```
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
@@ -7,7 +21,8 @@ use crate::error::or_panic;
 use crate::{Scalar, Tensor};
 
 macro_rules! tensor_binop {
-    ($($trait:ident $method:ident $try:ident;)*) => {$(
+    ($($trait:ident $method:ident $try:ident $sym:literal;)*) => {$(
+        #[doc = concat!("`&a ", $sym, " &b` with broadcasting; panics as `", stringify!($try), "` errors.")]
         impl<T: Scalar> $trait<&Tensor<T>> for &Tensor<T> {
             type Output = Tensor<T>;
             #[track_caller]
@@ -15,6 +30,7 @@ macro_rules! tensor_binop {
                 or_panic(self.$try(rhs))
             }
         }
+        #[doc = concat!("`a ", $sym, " b` with broadcasting; panics as `", stringify!($try), "` errors.")]
         impl<T: Scalar> $trait<Tensor<T>> for Tensor<T> {
             type Output = Tensor<T>;
             #[track_caller]
@@ -22,6 +38,7 @@ macro_rules! tensor_binop {
                 or_panic(self.$try(&rhs))
             }
         }
+        #[doc = concat!("`a ", $sym, " &b` with broadcasting; panics as `", stringify!($try), "` errors.")]
         impl<T: Scalar> $trait<&Tensor<T>> for Tensor<T> {
             type Output = Tensor<T>;
             #[track_caller]
@@ -29,6 +46,7 @@ macro_rules! tensor_binop {
                 or_panic(self.$try(rhs))
             }
         }
+        #[doc = concat!("`&a ", $sym, " b` with broadcasting; panics as `", stringify!($try), "` errors.")]
         impl<T: Scalar> $trait<Tensor<T>> for &Tensor<T> {
             type Output = Tensor<T>;
             #[track_caller]
@@ -36,12 +54,14 @@ macro_rules! tensor_binop {
                 or_panic(self.$try(&rhs))
             }
         }
+        #[doc = concat!("`&a ", $sym, " s` elementwise with a scalar; cannot fail.")]
         impl<T: Scalar> $trait<T> for &Tensor<T> {
             type Output = Tensor<T>;
             fn $method(self, rhs: T) -> Tensor<T> {
                 self.map(|v| v.$method(rhs))
             }
         }
+        #[doc = concat!("`a ", $sym, " s` elementwise with a scalar; cannot fail.")]
         impl<T: Scalar> $trait<T> for Tensor<T> {
             type Output = Tensor<T>;
             fn $method(self, rhs: T) -> Tensor<T> {
@@ -52,12 +72,13 @@ macro_rules! tensor_binop {
 }
 
 tensor_binop! {
-    Add add try_add;
-    Sub sub try_sub;
-    Mul mul try_mul;
-    Div div try_div;
+    Add add try_add "+";
+    Sub sub try_sub "-";
+    Mul mul try_mul "*";
+    Div div try_div "/";
 }
 
+/// `-&a`, elementwise; cannot fail.
 impl<T: Scalar> Neg for &Tensor<T> {
     type Output = Tensor<T>;
     fn neg(self) -> Tensor<T> {
@@ -65,6 +86,7 @@ impl<T: Scalar> Neg for &Tensor<T> {
     }
 }
 
+/// `-a`, elementwise; cannot fail.
 impl<T: Scalar> Neg for Tensor<T> {
     type Output = Tensor<T>;
     fn neg(self) -> Tensor<T> {

@@ -15,15 +15,22 @@ fn reduced(shape: &[usize], axis: usize, keepdim: bool) -> Shape {
     s
 }
 
+/// `acc += row`, elementwise over two equally long slices.
+fn add_into<T: Scalar>(acc: &mut [T], row: &[T]) {
+    acc.iter_mut().zip(row).for_each(|(a, &v)| *a = *a + v);
+}
+
 impl<T: Scalar> Tensor<T> {
-    /// Sum along `axis` (kept as size 1 if `keepdim`).
-    /// Derivative: ones, broadcast back along `axis`.
+    /// Sum along `axis`: shape `[.., n, ..]` becomes `[.., 1, ..]` if
+    /// `keepdim`, else `[.., ..]`. Derivative: the gradient broadcast back
+    /// along `axis`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
     /// let t = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
     /// assert_eq!(t.try_sum_axis(0, false).unwrap().data(), &[5.0, 7.0, 9.0]);
     /// assert_eq!(t.try_sum_axis(1, true).unwrap().shape(), &[2, 1]);
+    /// assert!(t.try_sum_axis(2, false).is_err());
     /// ```
     ///
     /// # Errors
@@ -32,17 +39,26 @@ impl<T: Scalar> Tensor<T> {
         check_axis("sum_axis", axis, self.shape())?;
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
         let x = self.data();
-        let mut out = vec![T::zero(); outer * inner];
-        for o in 0..outer {
-            let acc = &mut out[o * inner..(o + 1) * inner];
-            for j in 0..n {
-                let row = &x[(o * n + j) * inner..(o * n + j + 1) * inner];
-                acc.iter_mut().zip(row).for_each(|(a, &v)| *a = *a + v);
+        let out = if inner == 1 && n > 0 {
+            // Innermost axis: one running sum per contiguous row.
+            x.chunks_exact(n).map(|row| row.iter().fold(T::zero(), |a, &v| a + v)).collect()
+        } else {
+            let mut out = vec![T::zero(); outer * inner];
+            for (o, acc) in out.chunks_exact_mut(inner.max(1)).take(outer).enumerate() {
+                for row in x[o * n * inner..(o + 1) * n * inner].chunks_exact(inner.max(1)) {
+                    add_into(acc, row);
+                }
             }
-        }
+            out
+        };
         Ok(Tensor::from_parts(out, reduced(self.shape(), axis, keepdim)))
     }
     /// Panicking form of [`Tensor::try_sum_axis`].
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::<f64>::ones(&[2, 3]);
+    /// assert_eq!(t.sum_axis(1, false).data(), &[3.0, 3.0]);
+    /// ```
     ///
     /// # Panics
     /// With the [`TensorError::Axis`] message.
@@ -51,7 +67,7 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_sum_axis(axis, keepdim))
     }
 
-    /// Sum of all elements (0 for an empty tensor).
+    /// Sum of all elements (0 for an empty tensor). Derivative: ones.
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f32>::ones(&[2, 3]).sum_all(), 6.0);
@@ -60,7 +76,8 @@ impl<T: Scalar> Tensor<T> {
         self.data().iter().fold(T::zero(), |a, &v| a + v)
     }
 
-    /// Mean along `axis` (NaN for an axis of size 0).
+    /// Mean along `axis` (NaN for an axis of size 0); shapes as
+    /// [`Tensor::try_sum_axis`]. Derivative: `1/n`, broadcast back.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -77,6 +94,11 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_mean_axis`].
     ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::<f64>::arange(4).reshape(&[2, 2]);
+    /// assert_eq!(t.mean_axis(0, true).data(), &[1.0, 2.0]);
+    /// ```
+    ///
     /// # Panics
     /// With the [`TensorError::Axis`] message.
     #[track_caller]
@@ -84,16 +106,18 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_mean_axis(axis, keepdim))
     }
 
-    /// Mean of all elements (NaN for an empty tensor).
+    /// Mean of all elements (NaN for an empty tensor). Derivative: `1/numel`.
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f64>::arange(5).mean_all(), 2.0);
+    /// assert!(tapegrad_tensor::Tensor::<f64>::zeros(&[0]).mean_all().is_nan());
     /// ```
     pub fn mean_all(&self) -> T {
         self.sum_all() / T::from_usize(self.numel()).unwrap_or_else(T::nan)
     }
 
-    /// Maximum along `axis`; NaN if any element compared is NaN.
+    /// Maximum along `axis` (shapes as [`Tensor::try_sum_axis`]); NaN if any
+    /// element compared is NaN.
     /// Derivative: 1 at the maximum (split between ties), 0 elsewhere.
     ///
     /// ```
@@ -104,7 +128,8 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Axis`], or [`TensorError::Invalid`] for an axis of size 0.
+    /// [`TensorError::Axis`], or [`TensorError::Invalid`] for an axis of
+    /// size 0, naming `max_axis` and the shape.
     pub fn try_max_axis(&self, axis: usize, keepdim: bool) -> Result<Self> {
         check_axis("max_axis", axis, self.shape())?;
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
@@ -112,16 +137,16 @@ impl<T: Scalar> Tensor<T> {
             return Err(TensorError::Invalid { op: "max_axis", message: format!("axis {axis} of shape {:?} is empty", self.shape()) });
         }
         let x = self.data();
-        let mut out = x[..0].to_vec();
-        out.reserve(outer * inner);
+        let mut out = Vec::with_capacity(outer * inner);
         for o in 0..outer {
-            out.extend_from_slice(&x[o * n * inner..o * n * inner + inner]);
+            let block = &x[o * n * inner..(o + 1) * n * inner];
+            out.extend_from_slice(&block[..inner]);
             let acc = &mut out[o * inner..(o + 1) * inner];
-            for j in 1..n {
-                let row = &x[(o * n + j) * inner..(o * n + j + 1) * inner];
+            for row in block.chunks_exact(inner.max(1)).skip(1) {
                 acc.iter_mut().zip(row).for_each(|(a, &v)| {
-                    if v > *a || v.is_nan() {
-                        *a = if a.is_nan() { *a } else { v };
+                    // Once NaN, stays NaN; a NaN `v` replaces any number.
+                    if !a.is_nan() && (v > *a || v.is_nan()) {
+                        *a = v;
                     }
                 });
             }
@@ -129,6 +154,11 @@ impl<T: Scalar> Tensor<T> {
         Ok(Tensor::from_parts(out, reduced(self.shape(), axis, keepdim)))
     }
     /// Panicking form of [`Tensor::try_max_axis`].
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f64, 5.0, 2.0], &[3]);
+    /// assert_eq!(t.max_axis(0, false).item(), 5.0);
+    /// ```
     ///
     /// # Panics
     /// With the message of the error `try_max_axis` returns.
@@ -146,7 +176,8 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Invalid`] for an empty tensor.
+    /// [`TensorError::Invalid`] naming `max_all` and the shape for an empty
+    /// tensor.
     pub fn try_max_all(&self) -> Result<T> {
         let x = self.data();
         let first =
@@ -154,8 +185,23 @@ impl<T: Scalar> Tensor<T> {
         Ok(x.iter().fold(first, |m, &v| if m.is_nan() || v.is_nan() { T::nan() } else { m.max(v) }))
     }
 
+    /// Panicking form of [`Tensor::try_max_all`].
+    ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::<f64>::arange(4).max_all(), 3.0);
+    /// ```
+    ///
+    /// # Panics
+    /// With the [`TensorError::Invalid`] message for an empty tensor.
+    #[track_caller]
+    pub fn max_all(&self) -> T {
+        or_panic(self.try_max_all())
+    }
+
     /// Index of the largest element along `axis` for every position of the
-    /// other axes, row-major; the first on ties; a NaN counts as largest.
+    /// other axes, in row-major order over those axes (so
+    /// `numel / shape[axis]` indices); the first on ties; a NaN counts as
+    /// largest. Not differentiable.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -164,7 +210,8 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Axis`], or [`TensorError::Invalid`] for an axis of size 0.
+    /// [`TensorError::Axis`], or [`TensorError::Invalid`] for an axis of
+    /// size 0, naming `argmax` and the shape.
     pub fn try_argmax(&self, axis: usize) -> Result<Vec<usize>> {
         check_axis("argmax", axis, self.shape())?;
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
@@ -189,6 +236,11 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_argmax`].
     ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![3.0f64, 1.0, 2.0, 4.0], &[2, 2]);
+    /// assert_eq!(t.argmax(0), vec![0, 1]);
+    /// ```
+    ///
     /// # Panics
     /// With the message of the error `try_argmax` returns.
     #[track_caller]
@@ -198,13 +250,18 @@ impl<T: Scalar> Tensor<T> {
 
     /// Sums `self` down to `shape`, undoing a broadcast: `shape` must
     /// broadcast to `self.shape()`; extra leading axes are summed away and
-    /// axes where `shape` has 1 are summed with keepdim. This is the one
-    /// place the autodiff crate undoes broadcasting in gradients.
+    /// axes where `shape` has 1 are summed with keepdim. The result has
+    /// exactly `shape`. This is the one place the autodiff crate undoes
+    /// broadcasting in gradients. Derivative: [`Tensor::broadcast_to`].
+    ///
+    /// Equal shapes return a cheap clone; the leading run of summed axes
+    /// (e.g. a batch summed into a bias) is added as contiguous blocks.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
     /// let g = Tensor::<f64>::ones(&[4, 2, 3]);
     /// assert_eq!(g.try_sum_to(&[1, 3]).unwrap().data(), &[8.0, 8.0, 8.0]);
+    /// assert_eq!(g.try_sum_to(&[2, 1]).unwrap().data(), &[12.0, 12.0]);
     /// assert!(g.try_sum_to(&[2, 2]).is_err());
     /// ```
     ///
@@ -223,22 +280,33 @@ impl<T: Scalar> Tensor<T> {
             // Summing nothing: zeros (the target itself may be non-empty).
             return Ok(Tensor::zeros(shape));
         }
-        // Leading axes: add the contiguous blocks together.
-        let lead = self.ndim() - shape.len();
-        let block: usize = self.shape()[lead..].iter().product();
-        let mut acc = self.data()[..block].to_vec();
-        for chunk in self.data().chunks(block).skip(1) {
-            acc.iter_mut().zip(chunk).for_each(|(a, &v)| *a = *a + v);
-        }
-        let mut t = Tensor::from_parts(acc, Shape::from_slice(&self.shape()[lead..]));
-        for (axis, &d) in shape.iter().enumerate() {
-            if d == 1 && t.shape()[axis] != 1 {
-                t = t.try_sum_axis(axis, true)?;
+        let (src, lead) = (self.shape(), self.ndim() - shape.len());
+        let summed = |a: usize| a < lead || (shape[a - lead] == 1 && src[a] != 1);
+        // The leading run of summed (or size-1) axes: add contiguous blocks.
+        let k = (0..src.len()).take_while(|&a| summed(a) || src[a] == 1).count();
+        let block: usize = src[k..].iter().product();
+        let mut t = if block == self.numel() {
+            self.with_shape(Shape::from_slice(&src[k..]))
+        } else {
+            let x = self.data();
+            let mut acc = x[..block].to_vec();
+            x[block..].chunks_exact(block).for_each(|c| add_into(&mut acc, c));
+            Tensor::from_parts(acc, Shape::from_slice(&src[k..]))
+        };
+        // Any other summed axis, one keepdim pass each.
+        for a in k..src.len() {
+            if summed(a) {
+                t = t.try_sum_axis(a - k, true)?;
             }
         }
-        Ok(t)
+        Ok(t.with_shape(Shape::from_slice(shape)))
     }
     /// Panicking form of [`Tensor::try_sum_to`].
+    ///
+    /// ```
+    /// let g = tapegrad_tensor::Tensor::<f64>::ones(&[5, 3]);
+    /// assert_eq!(g.sum_to(&[3]).data(), &[5.0, 5.0, 5.0]);
+    /// ```
     ///
     /// # Panics
     /// With the [`TensorError::Broadcast`] message.
@@ -247,7 +315,9 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_sum_to(shape))
     }
 
-    /// A copy repeated along broadcast axes up to exactly `shape`.
+    /// A copy repeated along broadcast axes up to exactly `shape` (NumPy
+    /// rules: `self.shape()` must broadcast to `shape` and the broadcast
+    /// must be `shape` itself). Derivative: [`Tensor::sum_to`] back.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -266,14 +336,29 @@ impl<T: Scalar> Tensor<T> {
         if self.ndim() > shape.len() || broadcast_shapes("broadcast_to", self.shape(), shape).map_err(|_| err())?.as_slice() != shape {
             return Err(err());
         }
-        let sa = broadcast_strides(self.shape(), shape);
         let n: usize = shape.iter().product();
         let x = self.data();
+        let lead = shape.len() - self.ndim();
+        // Only leading axes broadcast (e.g. a bias over a batch): repeat the buffer.
+        let k = (0..shape.len()).take_while(|&a| a < lead || self.shape()[a - lead] == 1).count();
+        if self.shape()[k.saturating_sub(lead)..] == shape[k.max(lead)..] {
+            let mut out = Vec::with_capacity(n);
+            while out.len() < n {
+                out.extend_from_slice(x);
+            }
+            return Ok(Tensor::from_parts(out, Shape::from_slice(shape)));
+        }
+        let sa = broadcast_strides(self.shape(), shape);
         let mut out = Vec::with_capacity(n);
         layout::for_each_broadcast(shape, &sa, &sa, |_, ia, _| out.push(x[ia]));
         Ok(Tensor::from_parts(out, Shape::from_slice(shape)))
     }
     /// Panicking form of [`Tensor::try_broadcast_to`].
+    ///
+    /// ```
+    /// let b = tapegrad_tensor::Tensor::<f64>::arange(2).broadcast_to(&[2, 2]);
+    /// assert_eq!(b.data(), &[0.0, 1.0, 0.0, 1.0]);
+    /// ```
     ///
     /// # Panics
     /// With the [`TensorError::Broadcast`] message.

@@ -6,7 +6,8 @@ use crate::layout::{self, check_axis, split_at_axis, Shape};
 use crate::{Result, Scalar, Tensor, TensorError};
 
 impl<T: Scalar> Tensor<T> {
-    /// The same elements under a new shape (shares the buffer, no copy).
+    /// The same elements under a new shape of equal size (shares the
+    /// buffer, no copy). Derivative: the gradient reshaped back.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -25,6 +26,11 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_reshape`].
     ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::<f64>::arange(6).reshape(&[3, 2]);
+    /// assert_eq!(t.shape(), &[3, 2]);
+    /// ```
+    ///
     /// # Panics
     /// With the [`TensorError::Reshape`] message.
     #[track_caller]
@@ -32,7 +38,9 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_reshape(shape))
     }
 
-    /// Swaps axes `a1` and `a2` (a copy, so the result is contiguous).
+    /// Swaps axes `a1` and `a2`: shape `[.., p, .., q, ..]` becomes
+    /// `[.., q, .., p, ..]` (a copy, so the result is contiguous).
+    /// Derivative: the gradient transposed back with the same axes.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -59,6 +67,11 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_transpose`].
     ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::<f64>::zeros(&[2, 3, 4]).transpose(0, 2);
+    /// assert_eq!(t.shape(), &[4, 3, 2]);
+    /// ```
+    ///
     /// # Panics
     /// With the [`TensorError::Axis`] message.
     #[track_caller]
@@ -66,7 +79,8 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_transpose(a1, a2))
     }
 
-    /// Entries `start..start+len` of `axis`. Derivative: zero padding back.
+    /// Entries `start..start+len` of `axis`; the axis becomes `len` long.
+    /// Derivative: the gradient zero-padded back ([`Tensor::pad_axis`]).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -103,6 +117,11 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_narrow`].
     ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::<f64>::arange(5).narrow(0, 1, 3);
+    /// assert_eq!(t.data(), &[1.0, 2.0, 3.0]);
+    /// ```
+    ///
     /// # Panics
     /// With the message of the error `try_narrow` returns.
     #[track_caller]
@@ -111,7 +130,8 @@ impl<T: Scalar> Tensor<T> {
     }
 
     /// `before` zeros, the tensor, then `after` zeros along `axis`: the
-    /// inverse of [`Tensor::narrow`] and its derivative's shape.
+    /// inverse of [`Tensor::narrow`], used for its backward. The axis grows
+    /// by `before + after`. Derivative: the gradient narrowed back.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -137,6 +157,11 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_pad_axis`].
     ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::<f64>::ones(&[2]).pad_axis(0, 0, 2);
+    /// assert_eq!(t.data(), &[1.0, 1.0, 0.0, 0.0]);
+    /// ```
+    ///
     /// # Panics
     /// With the [`TensorError::Axis`] message.
     #[track_caller]
@@ -144,7 +169,9 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_pad_axis(axis, before, after))
     }
 
-    /// Joins tensors along an existing `axis`; all other axes must agree.
+    /// Joins tensors along an existing `axis`; all other axes must agree, and
+    /// the result's `axis` is the sum of theirs. Derivative: the gradient
+    /// split back along `axis` ([`Tensor::split`]).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -189,6 +216,12 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_concat`].
     ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::<f64>::arange(2);
+    /// assert_eq!(Tensor::concat(&[&a, &a], 0).data(), &[0.0, 1.0, 0.0, 1.0]);
+    /// ```
+    ///
     /// # Panics
     /// With the message of the error `try_concat` returns.
     #[track_caller]
@@ -196,32 +229,46 @@ impl<T: Scalar> Tensor<T> {
         or_panic(Self::try_concat(tensors, axis))
     }
 
-    /// Joins equally shaped tensors along a new axis (`axis <= ndim`).
+    /// Joins equally shaped tensors along a new axis (`axis <= ndim`):
+    /// `k` tensors of shape `s` give `s` with `k` inserted at `axis`.
+    /// Derivative: the gradient's slices along `axis`, one per input.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
     /// let a = Tensor::<f64>::zeros(&[3]);
     /// assert_eq!(Tensor::try_stack(&[&a, &a], 1).unwrap().shape(), &[3, 2]);
+    /// assert!(Tensor::try_stack(&[&a, &a], 2).is_err());
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::ShapeMismatch`] naming `stack` and the first unequal
-    /// shape; [`TensorError::Axis`] for `axis > ndim`; an empty list as
-    /// [`Tensor::try_concat`].
+    /// [`TensorError::Invalid`] for an empty list;
+    /// [`TensorError::ShapeMismatch`] naming `stack`, the first shape and
+    /// the first unequal one; [`TensorError::Axis`] for `axis > ndim`.
     pub fn try_stack(tensors: &[&Tensor<T>], axis: usize) -> Result<Tensor<T>> {
-        if let (Some(first), Some(bad)) = (tensors.first(), tensors.iter().find(|t| t.shape() != tensors[0].shape())) {
+        const OP: &str = "stack";
+        let first = tensors.first().ok_or_else(|| TensorError::Invalid { op: OP, message: "no tensors to stack".into() })?;
+        if let Some(bad) = tensors.iter().find(|t| t.shape() != first.shape()) {
             return Err(TensorError::ShapeMismatch {
-                op: "stack",
+                op: OP,
                 lhs: Shape::from_slice(first.shape()),
                 rhs: Shape::from_slice(bad.shape()),
                 why: "stacked tensors must have equal shapes",
             });
+        }
+        if axis > first.ndim() {
+            return Err(TensorError::Axis { op: OP, axis, shape: Shape::from_slice(first.shape()) });
         }
         let parts = tensors.iter().map(|t| t.try_unsqueeze(axis)).collect::<Result<Vec<_>>>()?;
         let refs: Vec<&Tensor<T>> = parts.iter().collect();
         Self::try_concat(&refs, axis)
     }
     /// Panicking form of [`Tensor::try_stack`].
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::<f64>::arange(2);
+    /// assert_eq!(Tensor::stack(&[&a, &a], 0).shape(), &[2, 2]);
+    /// ```
     ///
     /// # Panics
     /// With the message of the error `try_stack` returns.
@@ -230,7 +277,9 @@ impl<T: Scalar> Tensor<T> {
         or_panic(Self::try_stack(tensors, axis))
     }
 
-    /// Cuts `axis` into pieces of the given sizes, which must add up to it.
+    /// Cuts `axis` into pieces of the given sizes, which must add up to it;
+    /// piece `i` has `sizes[i]` on `axis`. Derivative: the pieces' gradients
+    /// concatenated back ([`Tensor::concat`]).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -261,6 +310,11 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_split`].
     ///
+    /// ```
+    /// let parts = tapegrad_tensor::Tensor::<f64>::zeros(&[2, 5]).split(1, &[1, 4]);
+    /// assert_eq!(parts[1].shape(), &[2, 4]);
+    /// ```
+    ///
     /// # Panics
     /// With the message of the error `try_split` returns.
     #[track_caller]
@@ -268,13 +322,16 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_split(axis, sizes))
     }
 
-    /// Cuts `axis` into `chunks` pieces of `ceil(n/chunks)` (the last may be
-    /// smaller, and there may be fewer pieces), as PyTorch's `chunk`.
+    /// Cuts `axis` into pieces of `ceil(n/chunks)` (the last may be smaller,
+    /// and there may be fewer than `chunks` pieces), as PyTorch's `chunk`;
+    /// an axis of size 0 gives `chunks` empty pieces, as in PyTorch.
+    /// Derivative: the pieces' gradients concatenated back.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
     /// let parts = Tensor::<f64>::arange(5).try_chunk(2, 0).unwrap();
     /// assert_eq!((parts[0].numel(), parts[1].numel()), (3, 2));
+    /// assert_eq!(Tensor::<f64>::arange(2).try_chunk(4, 0).unwrap().len(), 2);
     /// ```
     ///
     /// # Errors
@@ -282,19 +339,25 @@ impl<T: Scalar> Tensor<T> {
     pub fn try_chunk(&self, chunks: usize, axis: usize) -> Result<Vec<Self>> {
         check_axis("chunk", axis, self.shape())?;
         if chunks == 0 {
-            return Err(TensorError::Invalid { op: "chunk", message: "cannot cut into 0 chunks".into() });
+            return Err(TensorError::Invalid {
+                op: "chunk",
+                message: format!("cannot cut axis {axis} of shape {:?} into 0 chunks", self.shape()),
+            });
         }
         let n = self.shape()[axis];
-        let size = n.div_ceil(chunks).max(1);
-        let mut sizes = Vec::new();
-        let mut left = n;
-        while left > 0 {
-            sizes.push(size.min(left));
-            left -= size.min(left);
+        if n == 0 {
+            return Ok(vec![self.clone(); chunks]);
         }
+        let size = n.div_ceil(chunks);
+        let sizes: Vec<usize> = (0..n).step_by(size).map(|start| size.min(n - start)).collect();
         self.try_split(axis, &sizes)
     }
     /// Panicking form of [`Tensor::try_chunk`].
+    ///
+    /// ```
+    /// let gates = tapegrad_tensor::Tensor::<f64>::zeros(&[2, 8]).chunk(4, 1);
+    /// assert_eq!((gates.len(), gates[0].shape()), (4, &[2usize, 2][..]));
+    /// ```
     ///
     /// # Panics
     /// With the message of the error `try_chunk` returns.
@@ -304,6 +367,7 @@ impl<T: Scalar> Tensor<T> {
     }
 
     /// Inserts an axis of size 1 at `axis` (`axis <= ndim`; no copy).
+    /// Derivative: the gradient squeezed back.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -322,6 +386,10 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_unsqueeze`].
     ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::<f64>::zeros(&[3]).unsqueeze(0).shape(), &[1, 3]);
+    /// ```
+    ///
     /// # Panics
     /// With the [`TensorError::Axis`] message.
     #[track_caller]
@@ -329,7 +397,8 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_unsqueeze(axis))
     }
 
-    /// Removes an axis of size 1 (no copy).
+    /// Removes an axis of size 1 (no copy). Derivative: the gradient
+    /// unsqueezed back.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -354,6 +423,10 @@ impl<T: Scalar> Tensor<T> {
     }
     /// Panicking form of [`Tensor::try_squeeze`].
     ///
+    /// ```
+    /// assert_eq!(tapegrad_tensor::Tensor::<f64>::zeros(&[1, 3]).squeeze(0).shape(), &[3]);
+    /// ```
+    ///
     /// # Panics
     /// With the message of the error `try_squeeze` returns.
     #[track_caller]
@@ -361,7 +434,8 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_squeeze(axis))
     }
 
-    /// All elements as one axis (no copy).
+    /// All elements as one axis of length `numel` (no copy). Derivative:
+    /// the gradient reshaped back.
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f64>::zeros(&[2, 3]).flatten().shape(), &[6]);

@@ -1,57 +1,103 @@
 //! Softmax, log-softmax and log-sum-exp, max-subtracted so that logits of
 //! ±1000 give exact, finite results.
+//!
+//! Special values follow PyTorch: NaN anywhere in a row makes the row NaN; a
+//! row of all `-inf` has logsumexp `-inf` and a NaN softmax / log-softmax
+//! (`0/0`); a `+inf` entry gives logsumexp `+inf` and a NaN softmax.
 
 use crate::error::or_panic;
 use crate::layout::{check_axis, split_at_axis, Shape};
 use crate::{Result, Scalar, Tensor};
 
+/// The row maximum, NaN if any entry is NaN (`-inf` for an empty row).
+fn row_max<T: Scalar>(row: &[T]) -> T {
+    let mut m = T::neg_infinity();
+    for &v in row {
+        if v.is_nan() {
+            return v;
+        }
+        if v > m {
+            m = v;
+        }
+    }
+    m
+}
+
+/// The shift used to exponentiate a row safely: its maximum if finite, else
+/// 0 (so that `-inf`, `+inf` and NaN rows produce the IEEE results above).
+fn shift<T: Scalar>(row: &[T]) -> T {
+    let m = row_max(row);
+    if m.is_finite() {
+        m
+    } else {
+        T::zero()
+    }
+}
+
+/// `ln Σ exp(x)` of one row, as `m + ln Σ exp(x - m)`.
+fn row_logsumexp<T: Scalar>(row: &[T]) -> T {
+    let m = shift(row);
+    m + row.iter().fold(T::zero(), |s, &v| s + (v - m).exp()).ln()
+}
+
 impl<T: Scalar> Tensor<T> {
-    /// Applies `f(row, out)` to every 1-D slice along `axis` (gathered into
-    /// a contiguous buffer when `axis` is not the last).
-    fn along_axis(&self, op: &'static str, axis: usize, f: impl Fn(&[T], &mut [T])) -> Result<Self> {
+    /// Calls `f(row, out)` for every 1-D slice along `axis`; `out` has
+    /// `self`'s shape with `out_len` entries on `axis`. Rows along the last
+    /// axis are read in place; others are gathered into a buffer.
+    fn along_axis(&self, op: &'static str, axis: usize, out_len: usize, f: impl Fn(&[T], &mut [T])) -> Result<(Vec<T>, Shape)> {
         check_axis(op, axis, self.shape())?;
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
+        let mut shape = Shape::from_slice(self.shape());
+        shape[axis] = out_len;
         let x = self.data();
-        let mut out = vec![T::zero(); x.len()];
-        let (mut row, mut res) = (vec![T::zero(); n], vec![T::zero(); n]);
+        let mut out = vec![T::zero(); outer * out_len * inner];
+        if inner == 1 && n > 0 && out_len > 0 {
+            x.chunks_exact(n).zip(out.chunks_exact_mut(out_len)).for_each(|(row, res)| f(row, res));
+            return Ok((out, shape));
+        }
+        let (mut row, mut res) = (vec![T::zero(); n], vec![T::zero(); out_len]);
         for o in 0..outer {
             for i in 0..inner {
                 for j in 0..n {
                     row[j] = x[(o * n + j) * inner + i];
                 }
                 f(&row, &mut res);
-                for j in 0..n {
-                    out[(o * n + j) * inner + i] = res[j];
+                for j in 0..out_len {
+                    out[(o * out_len + j) * inner + i] = res[j];
                 }
             }
         }
-        Ok(Tensor::from_parts(out, Shape::from_slice(self.shape())))
+        Ok((out, shape))
     }
 
     /// `ln Σ exp(x)` along `axis`, as `m + ln Σ exp(x - m)` with `m` the row
-    /// maximum. A row of all `-inf` gives `-inf`; a `+inf` gives `+inf`; NaN
-    /// propagates. Derivative: `softmax(x)`.
+    /// maximum: shape `[.., n, ..]` becomes `[.., 1, ..]` if `keepdim`, else
+    /// `[.., ..]`. A row of all `-inf` (or an empty axis) gives `-inf`; a
+    /// `+inf` gives `+inf`; NaN propagates. Derivative: `softmax(x)`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
-    /// let t = Tensor::from_vec(vec![1000.0f64, 1000.0], &[1, 2]);
+    /// let t = Tensor::from_vec(vec![1000.0f64, 1000.0, 1000.0, -1000.0], &[2, 2]);
     /// let l = t.try_logsumexp(1, false).unwrap();
     /// assert!((l.data()[0] - (1000.0 + 2f64.ln())).abs() < 1e-12);
+    /// assert_eq!(l.data()[1], 1000.0);
     /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Axis`] naming `logsumexp`.
+    /// [`crate::TensorError::Axis`] naming `logsumexp` and the shape.
     pub fn try_logsumexp(&self, axis: usize, keepdim: bool) -> Result<Self> {
-        check_axis("logsumexp", axis, self.shape())?;
-        let m = self.try_max_axis(axis, true)?.map(|v| if v.is_finite() { v } else { T::zero() });
-        let s = self.try_sub(&m)?.exp().try_sum_axis(axis, true)?.ln().try_add(&m)?;
-        if keepdim {
-            Ok(s)
-        } else {
-            s.try_squeeze(axis)
+        let (d, mut shape) = self.along_axis("logsumexp", axis, 1, |row, out| out[0] = row_logsumexp(row))?;
+        if !keepdim {
+            shape.remove(axis);
         }
+        Ok(Tensor::from_parts(d, shape))
     }
     /// Panicking form of [`Tensor::try_logsumexp`].
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::<f64>::zeros(&[3, 4]);
+    /// assert!((t.logsumexp(1, false).data()[0] - 4f64.ln()).abs() < 1e-15);
+    /// ```
     ///
     /// # Panics
     /// With the message of the error `try_logsumexp` returns.
@@ -60,8 +106,9 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_logsumexp(axis, keepdim))
     }
 
-    /// `softmax(x)_j = exp(x_j - m) / Σ exp(x - m)` along `axis`. A row of all
-    /// `-inf` gives NaN, as in PyTorch.
+    /// `softmax(x)_j = exp(x_j - m) / Σ exp(x - m)` along `axis`, with `m`
+    /// the row maximum; same shape as `self`. A row of all `-inf` gives NaN,
+    /// as in PyTorch. Derivative: `s ⊙ (g - Σ g⊙s)` for output `s`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -70,19 +117,26 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Axis`] naming `softmax`.
+    /// [`crate::TensorError::Axis`] naming `softmax` and the shape.
     pub fn try_softmax(&self, axis: usize) -> Result<Self> {
-        self.along_axis("softmax", axis, |row, out| {
-            let m = row.iter().fold(T::neg_infinity(), |a, &v| if v > a || v.is_nan() { v } else { a });
+        let n = self.shape().get(axis).copied().unwrap_or(0);
+        let (d, shape) = self.along_axis("softmax", axis, n, |row, out| {
+            let m = row_max(row);
             let mut s = T::zero();
             for (o, &v) in out.iter_mut().zip(row) {
                 *o = (v - m).exp();
                 s = s + *o;
             }
             out.iter_mut().for_each(|o| *o = *o / s);
-        })
+        })?;
+        Ok(Tensor::from_parts(d, shape))
     }
     /// Panicking form of [`Tensor::try_softmax`].
+    ///
+    /// ```
+    /// let p = tapegrad_tensor::Tensor::<f64>::zeros(&[2, 4]).softmax(1);
+    /// assert_eq!(p.data(), &[0.25; 8]);
+    /// ```
     ///
     /// # Panics
     /// With the message of the error `try_softmax` returns.
@@ -91,7 +145,9 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_softmax(axis))
     }
 
-    /// `log_softmax(x)_j = x_j - m - ln Σ exp(x - m)` along `axis`.
+    /// `log_softmax(x)_j = x_j - m - ln Σ exp(x - m)` along `axis`, with `m`
+    /// the row maximum; same shape as `self`. A row of all `-inf` gives
+    /// NaN, as in PyTorch. Derivative: `g - softmax(x)·Σ g`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -100,17 +156,24 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Axis`] naming `log_softmax`.
+    /// [`crate::TensorError::Axis`] naming `log_softmax` and the shape.
     pub fn try_log_softmax(&self, axis: usize) -> Result<Self> {
-        self.along_axis("log_softmax", axis, |row, out| {
-            let m = row.iter().fold(T::neg_infinity(), |a, &v| if v > a || v.is_nan() { v } else { a });
+        let n = self.shape().get(axis).copied().unwrap_or(0);
+        let (d, shape) = self.along_axis("log_softmax", axis, n, |row, out| {
+            let m = row_max(row);
             let lse = row.iter().fold(T::zero(), |s, &v| s + (v - m).exp()).ln();
             for (o, &v) in out.iter_mut().zip(row) {
                 *o = v - m - lse;
             }
-        })
+        })?;
+        Ok(Tensor::from_parts(d, shape))
     }
     /// Panicking form of [`Tensor::try_log_softmax`].
+    ///
+    /// ```
+    /// let l = tapegrad_tensor::Tensor::<f64>::zeros(&[1, 2]).log_softmax(1);
+    /// assert_eq!(l.data(), &[-(2f64.ln()); 2]);
+    /// ```
     ///
     /// # Panics
     /// With the message of the error `try_log_softmax` returns.

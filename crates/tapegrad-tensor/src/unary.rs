@@ -1,5 +1,6 @@
-//! Elementwise unary functions (infallible). Each doc line gives the
-//! derivative the autodiff crate uses.
+//! Elementwise unary functions (infallible): each maps the contiguous
+//! buffer in one pass and keeps the shape. Each doc gives the derivative
+//! the autodiff crate uses.
 
 use crate::{Scalar, Tensor};
 
@@ -45,7 +46,8 @@ impl<T: Scalar> Tensor<T> {
     pub fn abs(&self) -> Self {
         self.map(|v| v.abs())
     }
-    /// `-1`, `0` or `1` by the sign of `x` (0 at ±0, NaN stays NaN).
+    /// `-1`, `0` or `1` by the sign of `x` (±0 at ±0, NaN stays NaN).
+    /// Derivative: `0` (almost everywhere).
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![-3.0f64, 0.0, 2.0], &[3]);
@@ -96,7 +98,8 @@ impl<T: Scalar> Tensor<T> {
     pub fn relu(&self) -> Self {
         self.map(|v| if v < T::zero() { T::zero() } else { v })
     }
-    /// `1` where `x > 0`, else `0`: the derivative of relu (0 at the kink).
+    /// `1` where `x > 0`, else `0` (also for NaN): the derivative of relu
+    /// (0 at the kink). Derivative: `0` (almost everywhere).
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![-1.0f64, 0.0, 2.0], &[3]);
@@ -145,7 +148,8 @@ impl<T: Scalar> Tensor<T> {
     pub fn recip(&self) -> Self {
         self.map(|v| v.recip())
     }
-    /// `x` limited to `[lo, hi]` (NaN stays NaN).
+    /// `x` limited to `[lo, hi]` (NaN stays NaN). Derivative: `1` inside
+    /// `[lo, hi]`, `0` outside.
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![-5.0f64, 0.5, 5.0], &[3]);

@@ -2,4 +2,8 @@
 
 mod bptt;
 mod common;
+mod errors;
 mod seeds;
+mod states;
+mod training;
+mod varlen;

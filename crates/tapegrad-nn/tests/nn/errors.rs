@@ -1,0 +1,92 @@
+//! Bad input gets a typed error naming the layer and shapes, before any
+//! step runs; never a panic inside the unroll.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tapegrad_autodiff::{Tape, Tensor};
+use tapegrad_nn::{cross_entropy, load_state_dict, state_dict, Binding, Embedding, NnError, Reduction, Rnn};
+
+fn layer() -> Rnn<tapegrad_nn::LstmCell<f64>> {
+    Rnn::lstm(3, 4, 1, true, &mut StdRng::seed_from_u64(0))
+}
+
+fn run(x: Tensor<f64>, lengths: Option<&[usize]>) -> NnError {
+    let tape = Tape::new();
+    let bind = Binding::eval(&tape);
+    let before = tape.len();
+    let err = layer().forward(&bind, tape.constant(x), None, lengths).unwrap_err();
+    assert_eq!(tape.len(), before + 1, "nothing but the input may be recorded before the check");
+    err
+}
+
+#[test]
+fn empty_sequence_and_zero_batch() {
+    let e = run(Tensor::zeros(&[0, 2, 3]), None);
+    assert!(matches!(e, NnError::Empty { what: "the sequence", .. }), "{e}");
+    assert!(e.to_string().contains("[0, 2, 3]"));
+    let e = run(Tensor::zeros(&[5, 0, 3]), None);
+    assert!(matches!(e, NnError::Empty { what: "the batch", .. }), "{e}");
+}
+
+#[test]
+fn wrong_feature_size_or_rank() {
+    let e = run(Tensor::zeros(&[5, 2, 4]), None);
+    assert!(matches!(e, NnError::InputShape { .. }), "{e}");
+    assert!(e.to_string().contains("(T, B, 3)") && e.to_string().contains("[5, 2, 4]"), "{e}");
+    assert!(matches!(run(Tensor::zeros(&[5, 3]), None), NnError::InputShape { .. }));
+}
+
+#[test]
+fn bad_lengths() {
+    for (lengths, why) in [(&[6usize, 1][..], "longer"), (&[0, 1][..], "zero"), (&[1][..], "one length per sequence")] {
+        let e = run(Tensor::zeros(&[5, 2, 3]), Some(lengths));
+        assert!(matches!(e, NnError::Lengths { .. }), "{e}");
+        assert!(e.to_string().contains(why), "{e}");
+    }
+}
+
+#[test]
+fn nan_in_the_input() {
+    let mut x = Tensor::zeros(&[2, 2, 3]);
+    x.data_mut()[7] = f64::NAN;
+    let e = run(x, None);
+    assert!(matches!(e, NnError::NonFinite { index: 7, .. }), "{e}");
+}
+
+#[test]
+fn wrong_number_of_initial_states() {
+    let tape = Tape::new();
+    let bind = Binding::eval(&tape);
+    let l = layer();
+    let s = l.cells()[0].0.clone();
+    let zero = tapegrad_nn::Cell::zero_state(&s, &tape, 2);
+    let e = l.forward(&bind, tape.constant(Tensor::zeros(&[2, 2, 3])), Some(&[zero][..]), None).unwrap_err();
+    assert!(matches!(e, NnError::Config { .. }) && e.to_string().contains("2 needed"), "{e}");
+}
+
+#[test]
+fn targets_out_of_range_and_unknown_ids() {
+    let tape = Tape::<f64>::new();
+    let logits = tape.leaf(Tensor::zeros(&[2, 3]));
+    let e = cross_entropy(logits, &[0, 3], None, Reduction::Mean).unwrap_err();
+    assert!(matches!(e, NnError::Target { .. }) && e.to_string().contains("target 3"), "{e}");
+    assert!(cross_entropy(logits, &[0], None, Reduction::Mean).is_err());
+    assert!(cross_entropy(logits, &[9, 9], Some(9), Reduction::Mean).is_err(), "all ignored: mean undefined");
+    let emb = Embedding::<f64>::new(4, 2, &mut StdRng::seed_from_u64(0));
+    assert!(matches!(emb.forward(&Binding::eval(&tape), &[4], &[1]).unwrap_err(), NnError::Target { .. }));
+}
+
+#[test]
+fn state_dicts_are_all_or_nothing() {
+    let mut l = layer();
+    let before = state_dict(&l);
+    let mut sd = before.clone();
+    sd[0].1 = Tensor::ones(sd[0].1.shape()); // a valid change...
+    sd.pop(); // ...and a missing entry
+    let e = load_state_dict(&mut l, &sd, "model.safetensors").unwrap_err();
+    assert!(e.to_string().starts_with("model.safetensors:") && e.to_string().contains("bias_hh_l0_reverse"), "{e}");
+    assert_eq!(state_dict(&l), before, "nothing may be half-loaded");
+    let mut extra = before.clone();
+    extra.push(("weight_ih_l9".into(), Tensor::zeros(&[1])));
+    assert!(load_state_dict(&mut l, &extra, "x").unwrap_err().to_string().contains("weight_ih_l9"));
+}

@@ -1,0 +1,88 @@
+//! Every intermediate state is available; batch-first equals time-major;
+//! many-to-one, many-to-many and one-to-many (autoregressive generation)
+//! are expressible with the same cells.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tapegrad_autodiff::{Tape, Tensor, Var};
+use tapegrad_nn::{Binding, Cell, Linear, LstmCell, Rnn, State};
+
+#[test]
+fn every_step_state_including_the_lstm_cell_state() {
+    let mut rng = StdRng::seed_from_u64(1);
+    let layer = Rnn::lstm(3, 4, 1, false, &mut rng);
+    let cell: &LstmCell<f64> = &layer.cells()[0].0;
+    let x = Tensor::rand_uniform(&[5, 2, 3], -1.0, 1.0, &mut rng);
+    let tape = Tape::new();
+    let bind = Binding::eval(&tape);
+    let out = layer.forward(&bind, tape.constant(x.clone()), None, None).unwrap();
+    let seq = &out.sequences[0];
+    assert_eq!(seq.len(), 5);
+    // A manual unroll with the cell gives the same h and c at every step.
+    let mut s = cell.zero_state(&tape, 2);
+    for t in 0..5 {
+        s = cell.step(&bind, tape.constant(x.narrow(0, t, 1).reshape(&[2, 3])), &s).unwrap();
+        let got = seq.state_at(t).unwrap();
+        assert!(got.h.value().max_abs_diff(&s.h.value()).unwrap() < 1e-14);
+        assert!(got.c.value().max_abs_diff(&s.c.value()).unwrap() < 1e-14);
+    }
+    assert!(seq.state_at(5).is_err());
+}
+
+#[test]
+fn intermediate_states_keep_the_callers_batch_order_with_lengths() {
+    let mut rng = StdRng::seed_from_u64(2);
+    let layer = Rnn::gru(2, 3, 1, false, &mut rng);
+    let x = Tensor::rand_uniform(&[4, 3, 2], -1.0, 1.0, &mut rng);
+    let tape = Tape::new();
+    let bind = Binding::eval(&tape);
+    let out = layer.forward(&bind, tape.constant(x.clone()), None, Some(&[1, 4, 2])).unwrap();
+    // Step 0's state of sequence k equals the output at step 0 of sequence k.
+    let s0 = out.sequences[0].state_at(0).unwrap().value();
+    assert_eq!(s0, out.output.value().narrow(0, 0, 1).reshape(&[3, 3]));
+    // The final state of sequence 0 (length 1) is its step-0 state.
+    assert_eq!(out.last[0].value().narrow(0, 0, 1), s0.narrow(0, 0, 1));
+}
+
+#[test]
+fn batch_first_is_time_major_transposed() {
+    let mut rng = StdRng::seed_from_u64(3);
+    let tm = Rnn::lstm(3, 2, 2, true, &mut rng);
+    let bf = tm.clone().with_batch_first(true);
+    let x = Tensor::rand_uniform(&[4, 2, 3], -1.0, 1.0, &mut rng);
+    let tape = Tape::new();
+    let bind = Binding::eval(&tape);
+    // A clone has new parameter identities but equal values.
+    let a = tm.forward(&bind, tape.constant(x.clone()), None, Some(&[4, 3])).unwrap().output.value();
+    let b = bf.forward(&bind, tape.constant(x.transpose(0, 1)), None, Some(&[4, 3])).unwrap().output.value();
+    assert_eq!(a.transpose(0, 1), b);
+}
+
+#[test]
+fn many_to_one_many_to_many_and_one_to_many() {
+    let mut rng = StdRng::seed_from_u64(4);
+    let layer = Rnn::gru(4, 5, 1, false, &mut rng);
+    let head = Linear::new(5, 4, &mut rng);
+    let tape = Tape::new();
+    let bind = Binding::eval(&tape);
+    let x = tape.constant(Tensor::rand_uniform(&[6, 2, 4], -1.0, 1.0, &mut rng));
+    let out = layer.forward(&bind, x, None, None).unwrap();
+    // Many-to-one: classify from the final state.
+    assert_eq!(head.forward(&bind, out.last[0]).unwrap().shape().as_slice(), &[2, 4]);
+    // Many-to-many: a prediction per step.
+    assert_eq!(head.forward(&bind, out.output).unwrap().shape().as_slice(), &[6, 2, 4]);
+    // One-to-many: feed each step's most likely symbol back as the next input.
+    let cell = &layer.cells()[0].0;
+    let mut h = cell.zero_state(&tape, 1);
+    let mut token = 0usize;
+    let mut generated = Vec::new();
+    for _ in 0..5 {
+        let x_t = tape.constant(Tensor::try_one_hot(&[token], 4).unwrap());
+        h = cell.step(&bind, x_t, &h).unwrap();
+        let logits: Var<'_, f64> = head.forward(&bind, h.output()).unwrap();
+        token = logits.value().argmax(1)[0];
+        generated.push(token);
+    }
+    assert_eq!(generated.len(), 5);
+    assert!(generated.iter().all(|&t| t < 4));
+}
