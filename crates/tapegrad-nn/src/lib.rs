@@ -36,6 +36,7 @@ mod param;
 mod rnn;
 mod rnn_cell;
 mod unroll;
+mod weights;
 
 pub use cell::{uniform_init, Cell, State};
 pub use check::gradcheck_layer;
@@ -49,3 +50,4 @@ pub use param::{load_state_dict, prefixed, prefixed_mut, state_dict, Binding, Mo
 pub use rnn::{Rnn, RnnOutput};
 pub use rnn_cell::{Activation, RnnCell};
 pub use unroll::{lengths_from_mask, Sequence};
+pub use weights::{from_safetensors_bytes, load_module, load_safetensors, save_module, save_safetensors, to_safetensors_bytes};

@@ -3,7 +3,9 @@
 mod bptt;
 mod common;
 mod errors;
+mod parity;
 mod seeds;
 mod states;
 mod training;
 mod varlen;
+mod weights;

@@ -61,3 +61,28 @@ fn empty_tensors_broadcast_to_empty_results() {
     let b = Tensor::<f64>::ones(&[3]);
     assert_eq!(a.try_add(&b).unwrap().shape(), &[0, 3]);
 }
+
+#[test]
+fn every_operator_form_matches_the_named_op() {
+    let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]);
+    let b = Tensor::from_vec(vec![10.0f64, 20.0], &[1, 2]);
+    type Named = fn(&Tensor<f64>, &Tensor<f64>) -> Tensor<f64>;
+    let cases: [(Named, [Tensor<f64>; 4]); 4] = [
+        (Tensor::add, [&a + &b, a.clone() + b.clone(), a.clone() + &b, &a + b.clone()]),
+        (Tensor::sub, [&a - &b, a.clone() - b.clone(), a.clone() - &b, &a - b.clone()]),
+        (Tensor::mul, [&a * &b, a.clone() * b.clone(), a.clone() * &b, &a * b.clone()]),
+        (Tensor::div, [&a / &b, a.clone() / b.clone(), a.clone() / &b, &a / b.clone()]),
+    ];
+    for (named, forms) in cases {
+        for f in forms {
+            assert_eq!(f, named(&a, &b));
+        }
+    }
+    assert_eq!((&a + 1.0).data(), &[2.0, 3.0, 4.0, 5.0]);
+    assert_eq!((&a - 1.0).data(), &[0.0, 1.0, 2.0, 3.0]);
+    assert_eq!((&a / 2.0).data(), &[0.5, 1.0, 1.5, 2.0]);
+    assert_eq!((a.clone() * 2.0 + 1.0 - 3.0).data(), &[0.0, 2.0, 4.0, 6.0]);
+    assert_eq!(-a.clone(), a.neg());
+    let f = Tensor::from_vec(vec![1.0f32, 2.0], &[2]);
+    assert_eq!((&f * 0.5f32 + &f).data(), &[1.5, 3.0]);
+}

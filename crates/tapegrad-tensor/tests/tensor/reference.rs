@@ -73,3 +73,52 @@ pub fn assert_close(got: &Tensor<f64>, want: &Tensor<f64>, tol: f64) {
         assert!((g - w).abs() <= tol * (1.0 + w.abs()) || (g.is_nan() && w.is_nan()), "element {i}: got {g}, want {w}");
     }
 }
+
+/// Shapes of rank 1..=3 whose axes may be empty (0..=3).
+pub fn shape_with_empty() -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(0usize..=3, 1..=3)
+}
+
+/// A tensor of small integers in [-2, 2], so that ties are common.
+pub fn int_tensor(shape: Vec<usize>) -> impl Strategy<Value = Tensor<f64>> {
+    let n: usize = shape.iter().product();
+    prop::collection::vec(-2i8..=2, n).prop_map(move |d| Tensor::from_vec(d.into_iter().map(f64::from).collect(), &shape))
+}
+
+/// Element of `t` at multi-index `idx`.
+pub fn at(t: &Tensor<f64>, idx: &[usize]) -> f64 {
+    t.data()[offset(t.shape(), idx)]
+}
+
+/// Entries `start..start + len` of `axis`, copied index by index.
+pub fn narrow_ref(t: &Tensor<f64>, axis: usize, start: usize, len: usize) -> Tensor<f64> {
+    let mut shape = t.shape().to_vec();
+    shape[axis] = len;
+    let d = indices(&shape)
+        .into_iter()
+        .map(|mut i| {
+            i[axis] += start;
+            at(t, &i)
+        })
+        .collect();
+    Tensor::from_vec(d, &shape)
+}
+
+/// Multi-indices of the 1-D rows along `axis`: one `Vec` of offsets per row,
+/// rows in row-major order of the other axes.
+pub fn rows(shape: &[usize], axis: usize) -> Vec<Vec<usize>> {
+    let mut rest = shape.to_vec();
+    rest[axis] = 1;
+    indices(&rest)
+        .into_iter()
+        .map(|base| {
+            (0..shape[axis])
+                .map(|j| {
+                    let mut i = base.clone();
+                    i[axis] = j;
+                    offset(shape, &i)
+                })
+                .collect()
+        })
+        .collect()
+}

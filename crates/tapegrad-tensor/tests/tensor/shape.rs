@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 use tapegrad_tensor::Tensor;
 
-use crate::reference::{any_tensor, indices, offset};
+use crate::reference::{any_tensor, at, indices, narrow_ref, offset, shape_with_empty, tensor};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
@@ -71,4 +71,128 @@ fn reshape_unsqueeze_flatten_share_the_buffer() {
     let r = t.reshape(&[2, 3]).unsqueeze(0).flatten();
     assert!(r.shares_buffer(&t));
     assert_eq!(r, t);
+}
+
+/// A tensor (axes possibly empty), an axis of it, and sizes along that axis
+/// adding up to its length.
+fn tensor_axis_sizes() -> impl Strategy<Value = (Tensor<f64>, usize, Vec<usize>)> {
+    (shape_with_empty(), any::<prop::sample::Index>(), prop::collection::vec(0usize..=3, 1..=4)).prop_flat_map(|(mut s, ax, sizes)| {
+        let axis = ax.index(s.len());
+        s[axis] = sizes.iter().sum();
+        (tensor(s), Just(axis), Just(sizes))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn split_and_concat_match_the_reference((t, axis, sizes) in tensor_axis_sizes()) {
+        let parts = t.try_split(axis, &sizes).unwrap();
+        prop_assert_eq!(parts.len(), sizes.len());
+        let mut start = 0;
+        let mut want = Vec::new();
+        for (p, &len) in parts.iter().zip(&sizes) {
+            let w = narrow_ref(&t, axis, start, len);
+            prop_assert_eq!(p, &w);
+            prop_assert_eq!(&t.try_narrow(axis, start, len).unwrap(), &w);
+            want.push(w);
+            start += len;
+        }
+        // concat of the reference pieces rebuilds the tensor.
+        let refs: Vec<&Tensor<f64>> = want.iter().collect();
+        prop_assert_eq!(Tensor::try_concat(&refs, axis).unwrap(), t);
+    }
+
+    #[test]
+    fn chunk_follows_pytorch((t, axis, _) in tensor_axis_sizes(), chunks in 1usize..6) {
+        let n = t.shape()[axis];
+        let parts = t.try_chunk(chunks, axis).unwrap();
+        if n == 0 {
+            prop_assert_eq!(parts.len(), chunks);
+        } else {
+            let size = n.div_ceil(chunks);
+            prop_assert_eq!(parts.len(), n.div_ceil(size));
+            for (i, p) in parts.iter().enumerate() {
+                let len = size.min(n - i * size);
+                prop_assert_eq!(p, &narrow_ref(&t, axis, i * size, len));
+            }
+        }
+    }
+
+    #[test]
+    fn pad_axis_matches_the_reference(t in shape_with_empty().prop_flat_map(tensor), axis in 0usize..3, before in 0usize..3, after in 0usize..3) {
+        let axis = axis % t.ndim();
+        let n = t.shape()[axis];
+        let p = t.try_pad_axis(axis, before, after).unwrap();
+        let mut shape = t.shape().to_vec();
+        shape[axis] += before + after;
+        prop_assert_eq!(p.shape(), shape.as_slice());
+        for idx in indices(&shape) {
+            let j = idx[axis];
+            let want = if j >= before && j < before + n {
+                let mut src = idx.clone();
+                src[axis] -= before;
+                at(&t, &src)
+            } else {
+                0.0
+            };
+            prop_assert_eq!(at(&p, &idx), want);
+        }
+    }
+
+    #[test]
+    fn stack_matches_the_reference(t in shape_with_empty().prop_flat_map(tensor), axis in 0usize..4, k in 1usize..4) {
+        let axis = axis % (t.ndim() + 1);
+        let parts: Vec<Tensor<f64>> = (0..k).map(|i| t.add_scalar(10.0 * i as f64)).collect();
+        let refs: Vec<&Tensor<f64>> = parts.iter().collect();
+        let s = Tensor::try_stack(&refs, axis).unwrap();
+        let mut shape = t.shape().to_vec();
+        shape.insert(axis, k);
+        prop_assert_eq!(s.shape(), shape.as_slice());
+        for idx in indices(&shape) {
+            let mut src = idx.clone();
+            let which = src.remove(axis);
+            prop_assert_eq!(at(&s, &idx), at(&parts[which], &src));
+        }
+    }
+
+    #[test]
+    fn unsqueeze_squeeze_reshape_flatten_keep_the_data(t in shape_with_empty().prop_flat_map(tensor), axis in 0usize..4) {
+        let axis = axis % (t.ndim() + 1);
+        let u = t.try_unsqueeze(axis).unwrap();
+        prop_assert_eq!(u.shape()[axis], 1);
+        prop_assert_eq!(u.ndim(), t.ndim() + 1);
+        prop_assert!(u.shares_buffer(&t));
+        prop_assert_eq!(u.try_squeeze(axis).unwrap(), t.clone());
+        let f = t.flatten();
+        prop_assert_eq!((f.shape(), f.data()), (&[t.numel()][..], t.data()));
+        let mut rev = t.shape().to_vec();
+        rev.reverse();
+        let r = t.try_reshape(&rev).unwrap();
+        prop_assert!(r.shares_buffer(&t));
+        prop_assert_eq!(r.data(), t.data());
+    }
+}
+
+#[test]
+fn literal_shape_ops() {
+    let t = Tensor::<f64>::arange(6).reshape(&[2, 3]);
+    assert_eq!(t.transpose(1, 0).data(), &[0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+    assert_eq!(t.narrow(0, 1, 1).data(), &[3.0, 4.0, 5.0]);
+    assert_eq!(t.pad_axis(0, 1, 0).data(), &[0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    let s = Tensor::stack(&[&t, &t.neg()], 2);
+    assert_eq!(s.shape(), &[2, 3, 2]);
+    assert_eq!(&s.data()[..4], &[0.0, -0.0, 1.0, -1.0]);
+    let c = Tensor::concat(&[&t, &t.narrow(1, 0, 1)], 1);
+    assert_eq!(c.data(), &[0.0, 1.0, 2.0, 0.0, 3.0, 4.0, 5.0, 3.0]);
+    let u = Tensor::<f64>::zeros(&[3, 0]).transpose(0, 1);
+    assert_eq!(u.shape(), &[0, 3]);
+}
+
+#[test]
+fn chunk_of_an_empty_axis_gives_empty_pieces_like_pytorch() {
+    let parts = Tensor::<f64>::zeros(&[2, 0]).chunk(3, 1);
+    assert_eq!(parts.len(), 3);
+    assert!(parts.iter().all(|p| p.shape() == [2, 0]));
 }

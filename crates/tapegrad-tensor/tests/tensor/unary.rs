@@ -61,3 +61,68 @@ fn sign_and_relu_mask_at_zero_and_nan() {
     assert_eq!(t.relu_mask().data(), &[0.0, 0.0, 1.0, 0.0]);
     assert!(t.relu().data()[3].is_nan(), "relu keeps NaN visible");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn f32_ops_match_f64_within_f32_precision(t in any_tensor()) {
+        let f = t.cast::<f32>();
+        let pairs: Vec<(Tensor<f32>, Tensor<f64>)> = vec![
+            (f.exp(), t.cast::<f32>().cast::<f64>().exp()),
+            (f.tanh(), t.cast::<f32>().cast::<f64>().tanh()),
+            (f.sigmoid(), t.cast::<f32>().cast::<f64>().sigmoid()),
+        ];
+        for (g, w) in pairs {
+            for (a, b) in g.data().iter().zip(w.data()) {
+                prop_assert!((*a as f64 - b).abs() <= 2.5e-7 * (1.0 + b.abs()), "{} vs {}", a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn sigmoid_is_symmetric_and_bounded(x in -1000.0f64..1000.0) {
+        let s = Tensor::from_vec(vec![x, -x], &[2]).sigmoid();
+        let (p, q) = (s.data()[0], s.data()[1]);
+        prop_assert!((0.0..=1.0).contains(&p) && (0.0..=1.0).contains(&q));
+        prop_assert!((p + q - 1.0).abs() <= 1e-15, "{} + {}", p, q);
+    }
+}
+
+#[test]
+fn nan_stays_nan_through_every_unary_op() {
+    let t = Tensor::from_vec(vec![f64::NAN], &[1]);
+    let outs = [
+        t.neg(),
+        t.exp(),
+        t.ln(),
+        t.sqrt(),
+        t.abs(),
+        t.sign(),
+        t.tanh(),
+        t.sigmoid(),
+        t.relu(),
+        t.powf(2.0),
+        t.scale(3.0),
+        t.add_scalar(1.0),
+        t.square(),
+        t.recip(),
+        t.clamp(-1.0, 1.0),
+    ];
+    for (i, o) in outs.iter().enumerate() {
+        assert!(o.data()[0].is_nan(), "op #{i} lost the NaN");
+    }
+    assert_eq!(t.relu_mask().data(), &[0.0], "the mask of NaN is 0 (not > 0)");
+}
+
+#[test]
+fn extremes_are_exact() {
+    let t = Tensor::from_vec(vec![-1000.0f64, 1000.0], &[2]);
+    assert_eq!(t.tanh().data(), &[-1.0, 1.0]);
+    assert_eq!(t.exp().data(), &[0.0, f64::INFINITY]);
+    assert_eq!(t.cast::<f32>().tanh().data(), &[-1.0, 1.0]);
+    assert_eq!(t.relu().data(), &[0.0, 1000.0]);
+    assert_eq!(t.clamp(-1.0, 2.0).data(), &[-1.0, 2.0]);
+    assert_eq!(Tensor::from_vec(vec![0.0f64, -0.0], &[2]).recip().data(), &[f64::INFINITY, f64::NEG_INFINITY]);
+    assert_eq!(Tensor::scalar(0.0f64).ln().item(), f64::NEG_INFINITY);
+}
