@@ -50,4 +50,6 @@ pub use param::{load_state_dict, prefixed, prefixed_mut, state_dict, Binding, Mo
 pub use rnn::{Rnn, RnnOutput};
 pub use rnn_cell::{Activation, RnnCell};
 pub use unroll::{lengths_from_mask, Sequence};
-pub use weights::{from_safetensors_bytes, load_module, load_safetensors, save_module, save_safetensors, to_safetensors_bytes};
+pub use weights::{
+    from_safetensors_bytes, load_module, load_safetensors, save_module, save_safetensors, to_safetensors_bytes, Metadata, NamedTensors,
+};

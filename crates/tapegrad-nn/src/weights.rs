@@ -11,6 +11,12 @@ use tapegrad_tensor::{Scalar, Tensor};
 
 use crate::{load_state_dict, state_dict, Module, NnError, Result};
 
+/// Named tensors in order, as in a state dict or a safetensors file.
+pub type NamedTensors<T> = Vec<(String, Tensor<T>)>;
+
+/// A safetensors file's free-form string metadata.
+pub type Metadata = Option<HashMap<String, String>>;
+
 fn weights_err(path: &Path, message: impl Into<String>) -> NnError {
     NnError::Weights { file: path.display().to_string(), message: message.into() }
 }
@@ -92,10 +98,7 @@ pub fn save_safetensors<T: Scalar>(path: &Path, entries: &[(String, Tensor<T>)],
 /// # Errors
 /// [`NnError::Weights`] naming `source` for a truncated or foreign buffer or
 /// an unsupported dtype (naming the entry).
-pub fn from_safetensors_bytes<T: Scalar>(
-    source: &str,
-    bytes: &[u8],
-) -> Result<(Vec<(String, Tensor<T>)>, Option<HashMap<String, String>>)> {
+pub fn from_safetensors_bytes<T: Scalar>(source: &str, bytes: &[u8]) -> Result<(NamedTensors<T>, Metadata)> {
     let bad = |m: String| NnError::Weights { file: source.to_string(), message: m };
     let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
     let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
@@ -126,7 +129,7 @@ pub fn from_safetensors_bytes<T: Scalar>(
 /// # Errors
 /// [`NnError::Weights`] naming the file if it is missing, truncated,
 /// foreign, or holds an unsupported dtype.
-pub fn load_safetensors<T: Scalar>(path: &Path) -> Result<(Vec<(String, Tensor<T>)>, Option<HashMap<String, String>>)> {
+pub fn load_safetensors<T: Scalar>(path: &Path) -> Result<(NamedTensors<T>, Metadata)> {
     let bytes = fs::read(path).map_err(|e| weights_err(path, format!("cannot read: {e}")))?;
     from_safetensors_bytes(&path.display().to_string(), &bytes)
 }
