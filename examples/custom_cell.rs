@@ -42,7 +42,7 @@ impl Cell<f64> for Mgu {
 }
 // -------------------------------------------------------------------------
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub(crate) fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = StdRng::seed_from_u64(0);
     // 1. Gradcheck BPTT through a 2-layer bidirectional MGU on a ragged batch.
     let layer = Rnn::build(3, 4, 2, true, |i| Mgu::new(i, 4, &mut rng));

@@ -3,6 +3,7 @@
 mod bptt;
 mod common;
 mod errors;
+mod modules;
 mod parity;
 mod seeds;
 mod states;

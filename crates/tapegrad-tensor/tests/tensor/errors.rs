@@ -1,7 +1,9 @@
 //! Every fallible op rejects bad shapes, axes and indices with its typed
-//! error, whose message names the op and the shapes; the panicking form
-//! panics with the same message.
+//! error: the right variant, whose `op` field names the op, whose message
+//! starts with `op:` and contains the shapes; the panicking form panics with
+//! exactly the same message.
 
+use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use tapegrad_tensor::{Tensor, TensorError};
@@ -10,111 +12,220 @@ fn t(shape: &[usize]) -> Tensor<f64> {
     Tensor::zeros(shape)
 }
 
-/// The error's message starts with `op` and contains every string in `has`.
-fn check(err: TensorError, op: &str, has: &[&str]) -> TensorError {
+/// The `op` field of any variant.
+fn op_of(e: &TensorError) -> &'static str {
+    use TensorError::*;
+    match e {
+        Broadcast { op, .. }
+        | ShapeMismatch { op, .. }
+        | Rank { op, .. }
+        | Axis { op, .. }
+        | Reshape { op, .. }
+        | DataLength { op, .. }
+        | Index { op, .. }
+        | Range { op, .. }
+        | Invalid { op, .. } => op,
+        other => panic!("unknown variant {other:?}"),
+    }
+}
+
+/// Names of the variants, to check which one an op returned.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Broadcast,
+    ShapeMismatch,
+    Rank,
+    Axis,
+    Reshape,
+    DataLength,
+    Index,
+    Range,
+    Invalid,
+}
+
+fn kind_of(e: &TensorError) -> Kind {
+    match e {
+        TensorError::Broadcast { .. } => Kind::Broadcast,
+        TensorError::ShapeMismatch { .. } => Kind::ShapeMismatch,
+        TensorError::Rank { .. } => Kind::Rank,
+        TensorError::Axis { .. } => Kind::Axis,
+        TensorError::Reshape { .. } => Kind::Reshape,
+        TensorError::DataLength { .. } => Kind::DataLength,
+        TensorError::Index { .. } => Kind::Index,
+        TensorError::Range { .. } => Kind::Range,
+        TensorError::Invalid { .. } => Kind::Invalid,
+        other => panic!("unknown variant {other:?}"),
+    }
+}
+
+/// Checks a `try_` result is the expected error, and returns its message.
+#[track_caller]
+fn check<V: Debug>(r: Result<V, TensorError>, op: &str, kind: Kind, has: &[&str]) -> String {
+    let err = r.expect_err("should fail");
     let msg = err.to_string();
-    assert!(msg.starts_with(&format!("{op}:")), "`{msg}` should start with `{op}:`");
+    assert_eq!(kind_of(&err), kind, "`{msg}`");
+    assert_eq!(op_of(&err), op, "`{msg}`");
+    assert!(msg.starts_with(&format!("{op}: ")), "`{msg}` should start with `{op}: `");
     for h in has {
         assert!(msg.contains(h), "`{msg}` should contain `{h}`");
     }
-    err
+    msg
 }
 
-/// The panicking form panics with exactly the `try_` form's message.
-fn panics_with(msg: String, f: impl FnOnce()) {
-    let err = catch_unwind(AssertUnwindSafe(f)).expect_err("should panic");
-    let got = err.downcast_ref::<String>().cloned().unwrap_or_default();
+/// As [`check`], and the panicking form panics with exactly that message.
+#[track_caller]
+fn both<V: Debug, W>(r: Result<V, TensorError>, panicking: impl FnOnce() -> W, op: &str, kind: Kind, has: &[&str]) {
+    let msg = check(r, op, kind, has);
+    let payload = catch_unwind(AssertUnwindSafe(|| drop(panicking()))).expect_err("the panicking form should panic");
+    let got = payload.downcast_ref::<String>().cloned().unwrap_or_default();
     assert_eq!(got, msg);
 }
 
 #[test]
-fn broadcast_errors_name_op_and_both_shapes() {
+fn broadcast_errors() {
     let (a, b) = (t(&[2, 3]), t(&[4]));
-    for (op, e) in [("add", a.try_add(&b)), ("sub", a.try_sub(&b)), ("mul", a.try_mul(&b)), ("div", a.try_div(&b)), ("gt", a.try_gt(&b))] {
-        let e = check(e.unwrap_err(), op, &["[2, 3]", "[4]"]);
-        assert!(matches!(e, TensorError::Broadcast { .. }));
+    let has = &["[2, 3]", "[4]"][..];
+    both(a.try_add(&b), || a.add(&b), "add", Kind::Broadcast, has);
+    both(a.try_sub(&b), || a.sub(&b), "sub", Kind::Broadcast, has);
+    both(a.try_mul(&b), || a.mul(&b), "mul", Kind::Broadcast, has);
+    both(a.try_div(&b), || a.div(&b), "div", Kind::Broadcast, has);
+    both(a.try_add(&b), || &a + &b, "add", Kind::Broadcast, has);
+    both(a.try_sub(&b), || a.clone() - b.clone(), "sub", Kind::Broadcast, has);
+    both(a.try_mul(&b), || a.clone() * &b, "mul", Kind::Broadcast, has);
+    both(a.try_div(&b), || &a / b.clone(), "div", Kind::Broadcast, has);
+    for (op, r) in [
+        ("maximum", a.try_maximum(&b)),
+        ("minimum", a.try_minimum(&b)),
+        ("eq", a.try_eq(&b)),
+        ("gt", a.try_gt(&b)),
+        ("ge", a.try_ge(&b)),
+        ("lt", a.try_lt(&b)),
+        ("le", a.try_le(&b)),
+        ("where", t(&[2]).try_where_cond(&a, &b)),
+        ("where", t(&[5]).try_where_cond(&a, &a)),
+    ] {
+        check(r, op, Kind::Broadcast, &["[2, 3]"]);
     }
-    let msg = a.try_add(&b).unwrap_err().to_string();
-    panics_with(msg.clone(), || drop(a.add(&b)));
-    panics_with(msg, || drop(&a + &b));
-    assert!(matches!(check(t(&[2]).try_where_cond(&a, &b).unwrap_err(), "where", &["[4]"]), TensorError::Broadcast { .. }));
-    assert!(matches!(check(a.try_sum_to(&[3, 3]).unwrap_err(), "sum_to", &["[2, 3]", "[3, 3]"]), TensorError::Broadcast { .. }));
-    assert!(matches!(
-        check(a.try_broadcast_to(&[2, 4]).unwrap_err(), "broadcast_to", &["[2, 3]", "[2, 4]"]),
-        TensorError::Broadcast { .. }
-    ));
+    both(a.try_sum_to(&[3, 3]), || a.sum_to(&[3, 3]), "sum_to", Kind::Broadcast, &["[2, 3]", "[3, 3]"]);
+    both(a.try_sum_to(&[1, 2, 3]), || a.sum_to(&[1, 2, 3]), "sum_to", Kind::Broadcast, &["[2, 3]", "[1, 2, 3]"]);
+    both(a.try_broadcast_to(&[2, 4]), || a.broadcast_to(&[2, 4]), "broadcast_to", Kind::Broadcast, &["[2, 3]", "[2, 4]"]);
+    both(a.try_broadcast_to(&[3]), || a.broadcast_to(&[3]), "broadcast_to", Kind::Broadcast, &["[2, 3]", "[3]"]);
 }
 
 #[test]
 fn matmul_errors() {
-    let e = check(t(&[2, 3]).try_matmul(&t(&[4, 5])).unwrap_err(), "matmul", &["[2, 3]", "[4, 5]", "inner"]);
-    assert!(matches!(e, TensorError::ShapeMismatch { .. }));
-    let e = check(t(&[2, 2, 3]).try_matmul(&t(&[3, 3, 1])).unwrap_err(), "matmul", &["batch"]);
-    assert!(matches!(e, TensorError::ShapeMismatch { .. }));
-    assert!(matches!(check(t(&[3]).try_matmul(&t(&[3, 1])).unwrap_err(), "matmul", &["[3]"]), TensorError::Rank { .. }));
-    let msg = t(&[2, 3]).try_matmul(&t(&[4, 5])).unwrap_err().to_string();
-    panics_with(msg, || drop(t(&[2, 3]).matmul(&t(&[4, 5]))));
+    let (a, b) = (t(&[2, 3]), t(&[4, 5]));
+    both(a.try_matmul(&b), || a.matmul(&b), "matmul", Kind::ShapeMismatch, &["[2, 3]", "[4, 5]", "inner"]);
+    both(a.try_matmul_t(&a, false, false), || a.matmul_t(&a, false, false), "matmul", Kind::ShapeMismatch, &["[2, 3]"]);
+    let (x, y) = (t(&[2, 2, 3]), t(&[3, 3, 1]));
+    both(x.try_matmul(&y), || x.matmul(&y), "matmul", Kind::ShapeMismatch, &["[2, 2, 3]", "[3, 3, 1]", "batch"]);
+    both(t(&[3]).try_matmul(&t(&[3, 1])), || t(&[3]).matmul(&t(&[3, 1])), "matmul", Kind::Rank, &["[3]"]);
+    check(t(&[3, 1]).try_matmul(&t(&[1, 1, 1, 1])), "matmul", Kind::Rank, &["[1, 1, 1, 1]", "2 or 3"]);
 }
 
 #[test]
-fn axis_range_and_index_errors() {
+fn reduction_and_softmax_errors() {
     let x = t(&[2, 3]);
-    assert!(matches!(check(x.try_sum_axis(2, false).unwrap_err(), "sum_axis", &["axis 2", "[2, 3]"]), TensorError::Axis { .. }));
-    assert!(matches!(check(x.try_mean_axis(5, false).unwrap_err(), "mean_axis", &["[2, 3]"]), TensorError::Axis { .. }));
-    assert!(matches!(check(x.try_max_axis(2, true).unwrap_err(), "max_axis", &["[2, 3]"]), TensorError::Axis { .. }));
-    assert!(matches!(check(x.try_argmax(9).unwrap_err(), "argmax", &["[2, 3]"]), TensorError::Axis { .. }));
-    assert!(matches!(check(x.try_transpose(0, 2).unwrap_err(), "transpose", &["[2, 3]"]), TensorError::Axis { .. }));
-    assert!(matches!(check(x.try_softmax(2).unwrap_err(), "softmax", &["[2, 3]"]), TensorError::Axis { .. }));
-    assert!(matches!(check(x.try_log_softmax(2).unwrap_err(), "log_softmax", &["[2, 3]"]), TensorError::Axis { .. }));
-    assert!(matches!(check(x.try_logsumexp(2, false).unwrap_err(), "logsumexp", &["[2, 3]"]), TensorError::Axis { .. }));
-    assert!(matches!(check(x.try_narrow(1, 2, 2).unwrap_err(), "narrow", &["2..4", "[2, 3]"]), TensorError::Range { .. }));
-    assert!(matches!(check(x.try_narrow(1, usize::MAX, 2).unwrap_err(), "narrow", &["[2, 3]"]), TensorError::Range { .. }));
-    assert!(matches!(check(x.try_pad_axis(3, 1, 1).unwrap_err(), "pad_axis", &["[2, 3]"]), TensorError::Axis { .. }));
-    assert!(matches!(
-        check(x.try_index_select(1, &[0, 3]).unwrap_err(), "index_select", &["index 3", "[2, 3]"]),
-        TensorError::Index { .. }
-    ));
-    assert!(matches!(
-        check(x.try_index_add(0, &[0], &t(&[1, 2])).unwrap_err(), "index_add", &["[2, 3]", "[1, 2]"]),
-        TensorError::ShapeMismatch { .. }
-    ));
-    assert!(matches!(check(x.try_index_add(0, &[2], &t(&[1, 3])).unwrap_err(), "index_add", &["index 2"]), TensorError::Index { .. }));
-    assert!(matches!(check(x.try_gather(1, &[0, 5], &[2, 1]).unwrap_err(), "gather", &["index 5"]), TensorError::Index { .. }));
-    assert!(matches!(
-        check(x.try_gather(1, &[0, 0, 0], &[3, 1]).unwrap_err(), "gather", &["[2, 3]", "[3, 1]"]),
-        TensorError::ShapeMismatch { .. }
-    ));
-    assert!(matches!(
-        check(x.try_scatter_add(1, &[0, 1], &[2, 1], &t(&[1, 2])).unwrap_err(), "scatter_add", &["[2, 1]", "[1, 2]"]),
-        TensorError::ShapeMismatch { .. }
-    ));
-    assert!(matches!(check(x.try_get(&[2, 0]).unwrap_err(), "get", &["[2, 3]"]), TensorError::Index { .. }));
-    assert!(matches!(check(Tensor::<f64>::try_one_hot(&[4], 2).unwrap_err(), "one_hot", &["index 4"]), TensorError::Index { .. }));
-    panics_with(x.try_narrow(1, 2, 2).unwrap_err().to_string(), || drop(x.narrow(1, 2, 2)));
+    let has = &["axis 2", "[2, 3]"][..];
+    both(x.try_sum_axis(2, false), || x.sum_axis(2, false), "sum_axis", Kind::Axis, has);
+    both(x.try_mean_axis(2, true), || x.mean_axis(2, true), "mean_axis", Kind::Axis, has);
+    both(x.try_max_axis(2, true), || x.max_axis(2, true), "max_axis", Kind::Axis, has);
+    both(x.try_argmax(2), || x.argmax(2), "argmax", Kind::Axis, has);
+    both(x.try_softmax(2), || x.softmax(2), "softmax", Kind::Axis, has);
+    both(x.try_log_softmax(2), || x.log_softmax(2), "log_softmax", Kind::Axis, has);
+    both(x.try_logsumexp(2, false), || x.logsumexp(2, false), "logsumexp", Kind::Axis, has);
+    let e = t(&[2, 0]);
+    both(e.try_max_axis(1, false), || e.max_axis(1, false), "max_axis", Kind::Invalid, &["[2, 0]"]);
+    both(e.try_argmax(1), || e.argmax(1), "argmax", Kind::Invalid, &["[2, 0]"]);
+    both(e.try_max_all(), || e.max_all(), "max_all", Kind::Invalid, &["[2, 0]"]);
+    check(Tensor::<f64>::scalar(1.0).try_sum_axis(0, false), "sum_axis", Kind::Axis, &["[]"]);
 }
 
 #[test]
-fn shape_construction_errors() {
+fn shape_op_errors() {
     let x = t(&[2, 3]);
-    assert!(matches!(check(x.try_reshape(&[4, 2]).unwrap_err(), "reshape", &["[2, 3]", "[4, 2]"]), TensorError::Reshape { .. }));
-    assert!(matches!(
-        check(Tensor::<f64>::try_from_vec(vec![1.0; 5], &[2, 3]).unwrap_err(), "from_vec", &["5 values", "[2, 3]"]),
-        TensorError::DataLength { .. }
-    ));
-    assert!(matches!(
-        check(Tensor::try_concat(&[&x, &t(&[3, 3])], 1).unwrap_err(), "concat", &["[2, 3]", "[3, 3]"]),
-        TensorError::ShapeMismatch { .. }
-    ));
-    assert!(matches!(check(Tensor::<f64>::try_concat(&[], 0).unwrap_err(), "concat", &[]), TensorError::Invalid { .. }));
-    assert!(matches!(
-        check(Tensor::try_stack(&[&x, &t(&[3, 2])], 0).unwrap_err(), "stack", &["[2, 3]", "[3, 2]"]),
-        TensorError::ShapeMismatch { .. }
-    ));
-    assert!(matches!(check(x.try_split(1, &[1, 1]).unwrap_err(), "split", &["[2, 3]"]), TensorError::Invalid { .. }));
-    assert!(matches!(check(x.try_chunk(0, 1).unwrap_err(), "chunk", &[]), TensorError::Invalid { .. }));
-    assert!(matches!(check(x.try_squeeze(1).unwrap_err(), "squeeze", &["[2, 3]"]), TensorError::Invalid { .. }));
-    assert!(matches!(check(x.try_unsqueeze(3).unwrap_err(), "unsqueeze", &["[2, 3]"]), TensorError::Axis { .. }));
-    assert!(matches!(check(x.try_item().unwrap_err(), "item", &["[2, 3]"]), TensorError::Invalid { .. }));
-    assert!(matches!(check(t(&[0]).try_max_all().unwrap_err(), "max_all", &["[0]"]), TensorError::Invalid { .. }));
-    assert!(matches!(check(t(&[2, 0]).try_argmax(1).unwrap_err(), "argmax", &["[2, 0]"]), TensorError::Invalid { .. }));
+    both(x.try_reshape(&[4, 2]), || x.reshape(&[4, 2]), "reshape", Kind::Reshape, &["[2, 3]", "[4, 2]"]);
+    both(x.try_transpose(0, 2), || x.transpose(0, 2), "transpose", Kind::Axis, &["axis 2", "[2, 3]"]);
+    both(x.try_transpose(3, 0), || x.transpose(3, 0), "transpose", Kind::Axis, &["axis 3", "[2, 3]"]);
+    both(x.try_narrow(1, 2, 2), || x.narrow(1, 2, 2), "narrow", Kind::Range, &["2..4", "axis 1", "[2, 3]"]);
+    both(x.try_narrow(1, usize::MAX, 2), || x.narrow(1, usize::MAX, 2), "narrow", Kind::Range, &["[2, 3]"]);
+    both(x.try_narrow(2, 0, 1), || x.narrow(2, 0, 1), "narrow", Kind::Axis, &["[2, 3]"]);
+    both(x.try_pad_axis(3, 1, 1), || x.pad_axis(3, 1, 1), "pad_axis", Kind::Axis, &["axis 3", "[2, 3]"]);
+    both(x.try_split(1, &[1, 1]), || x.split(1, &[1, 1]), "split", Kind::Invalid, &["[1, 1]", "[2, 3]"]);
+    both(x.try_split(2, &[1]), || x.split(2, &[1]), "split", Kind::Axis, &["[2, 3]"]);
+    both(x.try_chunk(0, 1), || x.chunk(0, 1), "chunk", Kind::Invalid, &["[2, 3]"]);
+    both(x.try_chunk(2, 2), || x.chunk(2, 2), "chunk", Kind::Axis, &["[2, 3]"]);
+    both(x.try_squeeze(1), || x.squeeze(1), "squeeze", Kind::Invalid, &["axis 1", "[2, 3]"]);
+    both(x.try_squeeze(2), || x.squeeze(2), "squeeze", Kind::Axis, &["[2, 3]"]);
+    both(x.try_unsqueeze(3), || x.unsqueeze(3), "unsqueeze", Kind::Axis, &["axis 3", "[2, 3]"]);
+}
+
+#[test]
+fn concat_and_stack_errors() {
+    let (x, y) = (t(&[2, 3]), t(&[3, 3]));
+    both(Tensor::try_concat(&[&x, &y], 1), || Tensor::concat(&[&x, &y], 1), "concat", Kind::ShapeMismatch, &["[2, 3]", "[3, 3]"]);
+    let z = t(&[2, 3, 1]);
+    both(Tensor::try_concat(&[&x, &x, &z], 0), || Tensor::concat(&[&x, &z], 0), "concat", Kind::ShapeMismatch, &["[2, 3]", "[2, 3, 1]"]);
+    both(Tensor::try_concat(&[&x, &x], 2), || Tensor::concat(&[&x], 2), "concat", Kind::Axis, &["axis 2", "[2, 3]"]);
+    both(Tensor::<f64>::try_concat(&[], 0), || Tensor::<f64>::concat(&[], 0), "concat", Kind::Invalid, &[]);
+    let w = t(&[3, 2]);
+    both(Tensor::try_stack(&[&x, &w], 0), || Tensor::stack(&[&x, &w], 0), "stack", Kind::ShapeMismatch, &["[2, 3]", "[3, 2]"]);
+    both(Tensor::try_stack(&[&x, &x], 3), || Tensor::stack(&[&x], 3), "stack", Kind::Axis, &["axis 3", "[2, 3]"]);
+    both(Tensor::<f64>::try_stack(&[], 0), || Tensor::<f64>::stack(&[], 0), "stack", Kind::Invalid, &[]);
+}
+
+#[test]
+fn index_errors() {
+    let x = t(&[2, 3]);
+    both(x.try_index_select(1, &[0, 3]), || x.index_select(1, &[0, 3]), "index_select", Kind::Index, &["index 3", "axis 1", "[2, 3]"]);
+    both(x.try_index_select(2, &[0]), || x.index_select(2, &[0]), "index_select", Kind::Axis, &["[2, 3]"]);
+    let s = t(&[1, 2]);
+    both(x.try_index_add(0, &[0], &s), || x.index_add(0, &[0], &s), "index_add", Kind::ShapeMismatch, &["[2, 3]", "[1, 2]"]);
+    let s = t(&[1, 3]);
+    both(x.try_index_add(0, &[2], &s), || x.index_add(0, &[2], &s), "index_add", Kind::Index, &["index 2", "[2, 3]"]);
+    both(x.try_index_add(2, &[0], &s), || x.index_add(2, &[0], &s), "index_add", Kind::Axis, &["[2, 3]"]);
+    both(x.try_gather(1, &[0, 5], &[2, 1]), || x.gather(1, &[0, 5], &[2, 1]), "gather", Kind::Index, &["index 5", "[2, 3]"]);
+    both(x.try_gather(1, &[0, 0, 0], &[3, 1]), || x.gather(1, &[0; 3], &[3, 1]), "gather", Kind::ShapeMismatch, &["[2, 3]", "[3, 1]"]);
+    both(x.try_gather(1, &[0], &[1]), || x.gather(1, &[0], &[1]), "gather", Kind::ShapeMismatch, &["[2, 3]", "[1]"]);
+    both(x.try_gather(1, &[0], &[2, 1]), || x.gather(1, &[0], &[2, 1]), "gather", Kind::DataLength, &["1 values", "[2, 1]"]);
+    both(x.try_gather(2, &[0], &[2, 1]), || x.gather(2, &[0], &[2, 1]), "gather", Kind::Axis, &["[2, 3]"]);
+    let src = t(&[1, 2]);
+    both(
+        x.try_scatter_add(1, &[0, 1], &[2, 1], &src),
+        || x.scatter_add(1, &[0, 1], &[2, 1], &src),
+        "scatter_add",
+        Kind::ShapeMismatch,
+        &["[2, 1]", "[1, 2]"],
+    );
+    let src = t(&[2, 1]);
+    both(
+        x.try_scatter_add(1, &[0, 3], &[2, 1], &src),
+        || x.scatter_add(1, &[0, 3], &[2, 1], &src),
+        "scatter_add",
+        Kind::Index,
+        &["index 3"],
+    );
+    both(
+        x.try_scatter_add(0, &[0, 0], &[2, 1], &src),
+        || x.scatter_add(0, &[0, 0], &[2, 1], &src),
+        "scatter_add",
+        Kind::ShapeMismatch,
+        &["[2, 3]", "[2, 1]"],
+    );
+    both(Tensor::<f64>::try_one_hot(&[1, 4], 2), || Tensor::<f64>::one_hot(&[4], 2), "one_hot", Kind::Index, &["index 4", "size 2"]);
+}
+
+#[test]
+fn construction_and_access_errors() {
+    let x = t(&[2, 3]);
+    both(
+        Tensor::<f64>::try_from_vec(vec![1.0; 5], &[2, 3]),
+        || Tensor::from_vec(vec![1.0f64; 5], &[2, 3]),
+        "from_vec",
+        Kind::DataLength,
+        &["5 values", "[2, 3]"],
+    );
+    both(x.try_item(), || x.item(), "item", Kind::Invalid, &["[2, 3]"]);
+    check(x.try_get(&[2, 0]), "get", Kind::Index, &["index 2", "[2, 3]"]);
+    check(x.try_get(&[0]), "get", Kind::Rank, &["[2, 3]"]);
 }

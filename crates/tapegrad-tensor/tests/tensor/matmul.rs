@@ -91,3 +91,52 @@ fn empty_inner_dimension_gives_zeros() {
     let c = Tensor::<f64>::ones(&[2, 0]).matmul(&Tensor::ones(&[0, 3]));
     assert_eq!(c.data(), &[0.0; 6]);
 }
+
+#[test]
+fn large_random_products_in_every_layout() {
+    // Big enough for the GEMM crate's blocked (and threaded) paths.
+    let (m, k, n, batch) = (67, 130, 45, 3);
+    for kind in 0..4u8 {
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            let (ad, bd) = (dims(m, k, ta), dims(k, n, tb));
+            let seed = 100 + kind as u64 * 4 + ta as u64 * 2 + tb as u64;
+            let (a, b) = match kind {
+                0 => (rand(&ad, seed), rand(&bd, seed + 50)),
+                1 => (rand(&[batch, ad[0], ad[1]], seed), rand(&[batch, bd[0], bd[1]], seed + 50)),
+                2 => (rand(&[batch, ad[0], ad[1]], seed), rand(&bd, seed + 50)),
+                _ => (rand(&ad, seed), rand(&[batch, bd[0], bd[1]], seed + 50)),
+            };
+            let want = naive(&a, &b, ta, tb);
+            let got = a.matmul_t(&b, ta, tb);
+            assert_eq!(got.shape(), want.shape());
+            for (g, w) in got.data().iter().zip(want.data()) {
+                assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()), "kind {kind} ta {ta} tb {tb}: {g} vs {w}");
+            }
+            // f32 rounding grows with k: allow k·eps per unit of magnitude.
+            let got32 = a.cast::<f32>().matmul_t(&b.cast::<f32>(), ta, tb);
+            let tol = k as f64 * f32::EPSILON as f64;
+            for (g, w) in got32.data().iter().zip(want.data()) {
+                assert!((*g as f64 - w).abs() <= tol * (1.0 + w.abs()), "f32 kind {kind} ta {ta} tb {tb}: {g} vs {w}");
+            }
+        }
+    }
+}
+
+#[test]
+fn zero_sized_dimensions() {
+    assert_eq!(Tensor::<f64>::ones(&[0, 3]).matmul(&Tensor::ones(&[3, 2])).shape(), &[0, 2]);
+    assert_eq!(Tensor::<f64>::ones(&[2, 3]).matmul(&Tensor::ones(&[3, 0])).shape(), &[2, 0]);
+    assert_eq!(Tensor::<f64>::ones(&[0, 2, 3]).matmul(&Tensor::ones(&[3, 4])).shape(), &[0, 2, 4]);
+    let c = Tensor::<f32>::ones(&[2, 3, 0]).matmul(&Tensor::ones(&[2, 0, 4]));
+    assert_eq!((c.shape(), c.sum_all()), (&[2usize, 3, 4][..], 0.0));
+}
+
+#[test]
+fn literal_products() {
+    let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    let b = Tensor::from_vec(vec![7.0f64, 8.0, 9.0, 10.0, 11.0, 12.0], &[3, 2]);
+    assert_eq!(a.matmul(&b).data(), &[58.0, 64.0, 139.0, 154.0]);
+    assert_eq!(b.matmul_t(&a, true, true).data(), &[58.0, 139.0, 64.0, 154.0]);
+    let batched = Tensor::stack(&[&a, &a.scale(2.0)], 0).matmul(&b);
+    assert_eq!(batched.data(), &[58.0, 64.0, 139.0, 154.0, 116.0, 128.0, 278.0, 308.0]);
+}
