@@ -65,9 +65,7 @@ pub(crate) fn main() -> Result<(), Box<dyn std::error::Error>> {
         let logits = model.1.forward(&bind, out.output.reshape(&[4, 8]))?;
         let loss = cross_entropy(logits, &ids[1..], None, Reduction::Mean)?;
         let grads = bind.grads(&tape.backward(loss)?);
-        let params =
-            model.0.params_mut().into_iter().chain(model.1.params_mut().into_iter().map(|(n, p)| (format!("out.{n}"), p))).collect();
-        opt.step(params, &grads)?;
+        opt.step(model.params_mut(), &grads)?;
         let first = *first.get_or_insert(loss.value().item());
         if step % 20 == 0 {
             println!("step {step:3}  loss {:.4}", loss.value().item());

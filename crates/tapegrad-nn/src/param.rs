@@ -275,3 +275,54 @@ pub fn load_state_dict<T: Scalar, M: Module<T> + ?Sized>(module: &mut M, entries
     }
     Ok(())
 }
+
+/// A pair of modules is a module, named as PyTorch's `nn.Sequential` names
+/// its children: `0.<name>`, `1.<name>`.
+///
+/// ```
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use tapegrad_nn::{Linear, Module, Rnn};
+/// let mut rng = StdRng::seed_from_u64(0);
+/// let model = (Rnn::<tapegrad_nn::GruCell<f32>>::gru(3, 4, 1, false, &mut rng), Linear::<f32>::new(4, 2, &mut rng));
+/// let names: Vec<String> = model.params().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names[0], "0.weight_ih_l0");
+/// assert_eq!(names.last().unwrap(), "1.bias");
+/// ```
+impl<T: Scalar, A: Module<T>, B: Module<T>> Module<T> for (A, B) {
+    fn params(&self) -> Vec<(String, &Param<T>)> {
+        let mut v = prefixed("0", self.0.params());
+        v.extend(prefixed("1", self.1.params()));
+        v
+    }
+    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
+        let mut v = prefixed_mut("0", self.0.params_mut());
+        v.extend(prefixed_mut("1", self.1.params_mut()));
+        v
+    }
+}
+
+/// Three modules in a row, named `0.`, `1.`, `2.` (see the pair's impl).
+impl<T: Scalar, A: Module<T>, B: Module<T>, C: Module<T>> Module<T> for (A, B, C) {
+    fn params(&self) -> Vec<(String, &Param<T>)> {
+        let mut v = prefixed("0", self.0.params());
+        v.extend(prefixed("1", self.1.params()));
+        v.extend(prefixed("2", self.2.params()));
+        v
+    }
+    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
+        let mut v = prefixed_mut("0", self.0.params_mut());
+        v.extend(prefixed_mut("1", self.1.params_mut()));
+        v.extend(prefixed_mut("2", self.2.params_mut()));
+        v
+    }
+}
+
+/// A list of modules, named `0.`, `1.`, ... as PyTorch's `nn.ModuleList`.
+impl<T: Scalar, M: Module<T>> Module<T> for Vec<M> {
+    fn params(&self) -> Vec<(String, &Param<T>)> {
+        self.iter().enumerate().flat_map(|(i, m)| prefixed(&i.to_string(), m.params())).collect()
+    }
+    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
+        self.iter_mut().enumerate().flat_map(|(i, m)| prefixed_mut(&i.to_string(), m.params_mut())).collect()
+    }
+}

@@ -44,3 +44,8 @@ pub mod prelude {
     };
     pub use tapegrad_tensor::{Scalar, Tensor, TensorError};
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
