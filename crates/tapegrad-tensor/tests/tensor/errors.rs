@@ -165,12 +165,18 @@ fn concat_and_stack_errors() {
     let (x, y) = (t(&[2, 3]), t(&[3, 3]));
     both(Tensor::try_concat(&[&x, &y], 1), || Tensor::concat(&[&x, &y], 1), "concat", Kind::ShapeMismatch, &["[2, 3]", "[3, 3]"]);
     let z = t(&[2, 3, 1]);
-    both(Tensor::try_concat(&[&x, &x, &z], 0), || Tensor::concat(&[&x, &z], 0), "concat", Kind::ShapeMismatch, &["[2, 3]", "[2, 3, 1]"]);
-    both(Tensor::try_concat(&[&x, &x], 2), || Tensor::concat(&[&x], 2), "concat", Kind::Axis, &["axis 2", "[2, 3]"]);
+    both(
+        Tensor::try_concat(&[&x, &x, &z], 0),
+        || Tensor::concat(&[&x, &x, &z], 0),
+        "concat",
+        Kind::ShapeMismatch,
+        &["[2, 3]", "[2, 3, 1]"],
+    );
+    both(Tensor::try_concat(&[&x, &x], 2), || Tensor::concat(&[&x, &x], 2), "concat", Kind::Axis, &["axis 2", "[2, 3]"]);
     both(Tensor::<f64>::try_concat(&[], 0), || Tensor::<f64>::concat(&[], 0), "concat", Kind::Invalid, &[]);
     let w = t(&[3, 2]);
     both(Tensor::try_stack(&[&x, &w], 0), || Tensor::stack(&[&x, &w], 0), "stack", Kind::ShapeMismatch, &["[2, 3]", "[3, 2]"]);
-    both(Tensor::try_stack(&[&x, &x], 3), || Tensor::stack(&[&x], 3), "stack", Kind::Axis, &["axis 3", "[2, 3]"]);
+    both(Tensor::try_stack(&[&x, &x], 3), || Tensor::stack(&[&x, &x], 3), "stack", Kind::Axis, &["axis 3", "[2, 3]"]);
     both(Tensor::<f64>::try_stack(&[], 0), || Tensor::<f64>::stack(&[], 0), "stack", Kind::Invalid, &[]);
 }
 
@@ -212,7 +218,7 @@ fn index_errors() {
         Kind::ShapeMismatch,
         &["[2, 3]", "[2, 1]"],
     );
-    both(Tensor::<f64>::try_one_hot(&[1, 4], 2), || Tensor::<f64>::one_hot(&[4], 2), "one_hot", Kind::Index, &["index 4", "size 2"]);
+    both(Tensor::<f64>::try_one_hot(&[1, 4], 2), || Tensor::<f64>::one_hot(&[1, 4], 2), "one_hot", Kind::Index, &["index 4", "size 2"]);
 }
 
 #[test]
