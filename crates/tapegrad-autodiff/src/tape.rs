@@ -54,6 +54,9 @@ pub(crate) struct Node<T: Scalar> {
     pub(crate) parents: SmallVec<[u32; 2]>,
     pub(crate) requires_grad: bool,
     pub(crate) location: &'static Location<'static>,
+    /// The time step that was current when the node was recorded
+    /// ([`Tape::set_step`]), or `u32::MAX` for none.
+    pub(crate) step: u32,
 }
 
 pub(crate) struct Inner<T: Scalar> {
@@ -85,6 +88,7 @@ pub struct Tape<T: Scalar> {
     pub(crate) inner: RefCell<Inner<T>>,
     grad_enabled: Cell<bool>,
     pub(crate) anomaly: Cell<bool>,
+    step: Cell<u32>,
 }
 
 impl<T: Scalar> Default for Tape<T> {
@@ -111,6 +115,7 @@ impl<T: Scalar> Tape<T> {
             inner: RefCell::new(Inner { nodes: Vec::with_capacity(nodes), names: HashMap::new() }),
             grad_enabled: Cell::new(true),
             anomaly: Cell::new(false),
+            step: Cell::new(u32::MAX),
         }
     }
 
@@ -218,7 +223,7 @@ impl<T: Scalar> Tape<T> {
         let mut inner = self.inner.borrow_mut();
         let id = u32::try_from(inner.nodes.len()).expect("tape: more than 2^32 nodes");
         let (op, parents) = if requires_grad { (op, parents) } else { (Op::Constant, SmallVec::new()) };
-        inner.nodes.push(Node { value, op, parents, requires_grad, location });
+        inner.nodes.push(Node { value, op, parents, requires_grad, location, step: self.step.get() });
         Var { tape: self, id }
     }
 
@@ -251,6 +256,36 @@ impl<T: Scalar> Tape<T> {
                 format!("node {id} ({} of shape {:?}, recorded at {})", node.op.name(), node.value.shape(), node.location)
             }
         }
+    }
+
+    /// Marks the nodes recorded from now on as belonging to time step
+    /// `step` (`None`: to no step). Recurrent layers call this before each
+    /// step, so tools that read the tape (graph exports, per-step gradient
+    /// norms) can group the unrolled graph by time.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// tape.set_step(Some(3));
+    /// let x = tape.leaf(Tensor::scalar(1.0)).exp();
+    /// assert_eq!(tape.step_of(x), Some(3));
+    /// tape.set_step(None);
+    /// assert_eq!(tape.step_of(x.exp()), None);
+    /// ```
+    pub fn set_step(&self, step: Option<usize>) {
+        self.step.set(step.map_or(u32::MAX, |s| s.min(u32::MAX as usize - 1) as u32));
+    }
+
+    /// The time step current when `v` was recorded (see [`Tape::set_step`]).
+    pub fn step_of(&self, v: Var<'_, T>) -> Option<usize> {
+        let s = self.inner.borrow().nodes[v.id as usize].step;
+        (s != u32::MAX).then_some(s as usize)
+    }
+
+    /// The step currently being recorded (see [`Tape::set_step`]).
+    pub fn current_step(&self) -> Option<usize> {
+        let s = self.step.get();
+        (s != u32::MAX).then_some(s as usize)
     }
 
     /// Switches anomaly detection on or off: when on, the first op whose

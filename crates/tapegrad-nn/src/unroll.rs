@@ -154,7 +154,9 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
     };
     let mut outputs: Vec<Var<'t, T>> = Vec::with_capacity(steps);
     let mut states = Vec::with_capacity(steps);
+    let outer_step = tape.current_step();
     for t in 0..steps {
+        tape.set_step(Some(t));
         let active = lens.iter().take_while(|&&n| n > t).count();
         let xt = x.try_narrow(0, t, 1)?.try_reshape(&[batch, s[2]])?;
         if active == 0 {
@@ -181,6 +183,7 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
         }
         states.push(state.clone());
     }
+    tape.set_step(outer_step);
     let mut output = Var::try_stack(&outputs, 0)?;
     let mut last = state;
     if let Some(inv) = &inverse {
