@@ -297,21 +297,24 @@ impl<'t, T: Scalar> Var<'t, T> {
     #[track_caller]
     pub fn try_chunk(self, chunks: usize, axis: usize) -> Result<Vec<Self>> {
         let shape = self.shape();
-        if chunks == 0 || axis >= shape.len() {
+        if axis >= shape.len() {
+            return Err(tapegrad_tensor::TensorError::Axis { op: "chunk", axis, shape }.into());
+        }
+        if chunks == 0 {
             return Err(tapegrad_tensor::TensorError::Invalid {
                 op: "chunk",
-                message: format!("cannot cut axis {axis} of shape {shape:?} into {chunks} chunks"),
+                message: format!("cannot cut axis {axis} of shape {shape:?} into 0 chunks"),
             }
             .into());
         }
         let n = shape[axis];
-        let size = n.div_ceil(chunks).max(1);
-        let mut sizes = Vec::new();
-        let mut left = n;
-        while left > 0 {
-            sizes.push(size.min(left));
-            left -= size.min(left);
-        }
+        // As the tensor op (and PyTorch): an empty axis gives `chunks` empty pieces.
+        let sizes: Vec<usize> = if n == 0 {
+            vec![0; chunks]
+        } else {
+            let size = n.div_ceil(chunks);
+            (0..n.div_ceil(size)).map(|k| size.min(n - k * size)).collect()
+        };
         self.try_split(axis, &sizes)
     }
 
