@@ -55,8 +55,11 @@ pub fn load(path: &Path, model: &mut CharModel, opt: &mut Adam<f32>, config: &Co
             return Err(bad(format!("was written with {k} = {:?}, this run has {v:?}", meta.get(*k).map(String::as_str).unwrap_or("?"))));
         }
     }
-    let take = |prefix: &str| -> Vec<(String, Tensor<f32>)> { entries.iter().filter_map(|(n, t)| n.strip_prefix(prefix).map(|n| (n.to_string(), t.clone()))).collect() };
-    let find = |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).ok_or_else(|| bad(format!("missing entry `{name}`")));
+    let take = |prefix: &str| -> Vec<(String, Tensor<f32>)> {
+        entries.iter().filter_map(|(n, t)| n.strip_prefix(prefix).map(|n| (n.to_string(), t.clone()))).collect()
+    };
+    let find =
+        |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).ok_or_else(|| bad(format!("missing entry `{name}`")));
     let step = find("run.step")?.try_item().map_err(|e| bad(e.to_string()))? as usize;
     let tb = find("run.train_bits")?;
     let vb = find("run.val_bits")?;

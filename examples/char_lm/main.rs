@@ -127,16 +127,22 @@ pub(crate) fn run(args: &Args) -> Result<Summary, Box<dyn std::error::Error>> {
     };
     let val = val_windows(&corpus.val, 32, args.seq_len);
     let say = |pb: &ProgressBar, s: String| if args.quiet { eprintln!("{s}") } else { pb.println(s) };
-    let pb = ProgressBar::with_draw_target(Some(args.steps as u64), if args.quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
+    let pb = ProgressBar::with_draw_target(
+        Some(args.steps as u64),
+        if args.quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
+    );
     pb.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} eta {eta}")?);
     pb.set_position(step as u64);
-    say(&pb, format!(
-        "corpus: {} train / {} validation characters, vocabulary {}; unigram baseline {baseline:.3} bits/char; {} parameters",
-        corpus.train.len(),
-        corpus.val.len(),
-        corpus.vocab.len(),
-        model.num_params()
-    ));
+    say(
+        &pb,
+        format!(
+            "corpus: {} train / {} validation characters, vocabulary {}; unigram baseline {baseline:.3} bits/char; {} parameters",
+            corpus.train.len(),
+            corpus.val.len(),
+            corpus.vocab.len(),
+            model.num_params()
+        ),
+    );
     let start = Instant::now();
     let mut done_here = 0;
     let mut sample = String::new();

@@ -47,7 +47,9 @@ impl CharModel {
     pub fn new(kind: CellKind, vocab: usize, hidden: usize, layers: usize, rng: &mut StdRng) -> CharModel {
         let embed = Embedding::new(vocab, EMBED, rng);
         let rnn = match kind {
-            CellKind::Lstm => Layer::Lstm(Rnn::build(EMBED, hidden, layers, false, |i| LstmCell::new(i, hidden, rng).with_forget_bias(1.0))),
+            CellKind::Lstm => {
+                Layer::Lstm(Rnn::build(EMBED, hidden, layers, false, |i| LstmCell::new(i, hidden, rng).with_forget_bias(1.0)))
+            }
             CellKind::Gru => Layer::Gru(Rnn::gru(EMBED, hidden, layers, false, rng)),
             CellKind::Rnn => Layer::Rnn(Rnn::elman(EMBED, hidden, layers, false, Activation::Tanh, rng)),
         };
@@ -113,11 +115,14 @@ fn sample_with<C: Cell<f32>>(m: &CharModel, rnn: &Rnn<C>, prefix: &[usize], n: u
             let probs = logits.scale(1.0 / temperature.max(1e-3)).softmax(1);
             let u: f32 = rng.random();
             let mut acc = 0.0;
-            next = probs.data().iter().position(|&p| {
-                acc += p;
-                acc > u
-            })
-            .unwrap_or(probs.numel() - 1);
+            next = probs
+                .data()
+                .iter()
+                .position(|&p| {
+                    acc += p;
+                    acc > u
+                })
+                .unwrap_or(probs.numel() - 1);
         }
         out
     })

@@ -30,7 +30,10 @@ pub fn loss_curves(path: &Path, history: &History, baseline: f64, title: &str) -
         .y_label_area_size(56)
         .build_cartesian_2d(0usize..n, 0f64..top)?;
     chart.configure_mesh().x_desc("step").y_desc("bits per character").draw()?;
-    chart.draw_series(LineSeries::new(smooth, &BLUE))?.label("train (EMA)").legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
+    chart
+        .draw_series(LineSeries::new(smooth, &BLUE))?
+        .label("train (EMA)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
     chart
         .draw_series(LineSeries::new(history.val_bits.iter().copied(), RED.stroke_width(2)))?
         .label("validation")
