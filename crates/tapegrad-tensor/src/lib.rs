@@ -43,6 +43,6 @@ mod unary;
 
 pub use error::{Result, TensorError};
 pub use layout::{broadcast_shapes, shape, Shape};
-pub use matmul::Gemm;
+pub use matmul::{num_threads, set_num_threads, Gemm};
 pub use scalar::Scalar;
 pub use tensor::Tensor;

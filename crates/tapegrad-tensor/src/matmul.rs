@@ -3,6 +3,8 @@
 //! Transposed operands are read through strides, never copied, so the
 //! backward rules `dA = G·Bᵀ` and `dB = Aᵀ·G` cost one GEMM each.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::error::or_panic;
 use crate::layout::Shape;
 use crate::{Result, Scalar, Tensor, TensorError};
@@ -47,7 +49,82 @@ impl<T> Gemm<'_, T> {
     }
 }
 
+/// Threads used by large matrix products (default: the machine's
+/// available parallelism). Small products always run on the calling
+/// thread: for the products of a recurrent step, starting threads costs
+/// more than it saves.
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Products with at least this many multiply-adds are split across threads.
+const PARALLEL_MIN_MACS: usize = 1 << 24;
+
+/// Sets the number of threads large matrix products may use (1 = never
+/// split). Takes effect for the next product.
+///
+/// ```
+/// tapegrad_tensor::set_num_threads(1);
+/// assert_eq!(tapegrad_tensor::num_threads(), 1);
+/// tapegrad_tensor::set_num_threads(2);
+/// ```
+pub fn set_num_threads(n: usize) {
+    THREADS.store(n.max(1), Ordering::Relaxed);
+}
+
+/// The number of threads large matrix products use.
+pub fn num_threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => {
+            let n = std::env::var("TAPEGRAD_NUM_THREADS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            THREADS.store(n.max(1), Ordering::Relaxed);
+            n.max(1)
+        }
+        n => n,
+    }
+}
+
+/// Runs `kernel` on `g`, splitting the rows of A and C between threads when
+/// the product is large enough to pay for it. Each part is an independent
+/// GEMM of the crate, so results are bit-identical to the unsplit call.
+fn dispatch<T: Copy + Send + Sync>(g: Gemm<'_, T>, kernel: fn(Gemm<'_, T>)) {
+    let threads = num_threads().min(g.m / 16).max(1);
+    if threads == 1 || g.m * g.n * g.k < PARALLEL_MIN_MACS {
+        return kernel(g);
+    }
+    let rows = g.m.div_ceil(threads).next_multiple_of(8);
+    let Gemm { m, k, n, a, rsa, csa, b, rsb, csb, c, beta } = g;
+    std::thread::scope(|scope| {
+        let mut rest = c;
+        let mut row = 0;
+        let mut parts = Vec::new();
+        while row < m {
+            let take = rows.min(m - row);
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(take * n);
+            rest = tail;
+            parts.push(Gemm { m: take, k, n, a: &a[row * rsa..], rsa, csa, b, rsb, csb, c: mine, beta });
+            row += take;
+        }
+        let last = parts.pop();
+        for part in parts {
+            scope.spawn(move || kernel(part));
+        }
+        if let Some(part) = last {
+            kernel(part);
+        }
+    });
+}
+
 pub(crate) fn gemm_f32(g: Gemm<'_, f32>) {
+    dispatch(g, sgemm)
+}
+
+pub(crate) fn gemm_f64(g: Gemm<'_, f64>) {
+    dispatch(g, dgemm)
+}
+
+fn sgemm(g: Gemm<'_, f32>) {
     assert!(g.in_bounds(), "gemm: operand slices too short for {}x{}x{}", g.m, g.k, g.n);
     // SAFETY: `in_bounds` checked that every element the kernel reads or
     // writes lies inside the slices; `c` is exclusively borrowed.
@@ -71,9 +148,9 @@ pub(crate) fn gemm_f32(g: Gemm<'_, f32>) {
     }
 }
 
-pub(crate) fn gemm_f64(g: Gemm<'_, f64>) {
+fn dgemm(g: Gemm<'_, f64>) {
     assert!(g.in_bounds(), "gemm: operand slices too short for {}x{}x{}", g.m, g.k, g.n);
-    // SAFETY: as in `gemm_f32`.
+    // SAFETY: as in `sgemm`.
     unsafe {
         matrixmultiply::dgemm(
             g.m,
