@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
+use crate::shape::ShapeOp;
 use crate::tape::Op;
 use crate::{AutodiffError, Result, Tape, Val, Var};
 
@@ -271,6 +272,29 @@ pub(crate) fn sweep<'t, T: Scalar>(
         if parents.is_empty() {
             continue;
         }
+        // A narrow's gradient is its input's gradient zero-padded; adding it
+        // into the input's accumulator in place gives the same sum without
+        // the padded copy, so T narrows of one sequence cost O(T), not O(T²).
+        if let (false, Op::Shape(ShapeOp::Narrow { axis, start }), Val::Tensor(gt)) = (create_graph, &op, &g) {
+            let p = parents[0] as usize;
+            if needed[p] {
+                if tape.anomaly.get() && !gt.all_finite() {
+                    return Err(AutodiffError::NonFinite {
+                        op: op.name(),
+                        phase: "backward",
+                        shape: Shape::from_slice(gt.shape()),
+                        location: loc.to_string(),
+                    });
+                }
+                let mut acc = match grads[p].take() {
+                    Some(Val::Tensor(t)) => t,
+                    _ => Tensor::zeros(tape.inner.borrow().nodes[p].value.shape()),
+                };
+                acc.try_narrow_add_assign(*axis, *start, gt)?;
+                grads[p] = Some(Val::Tensor(acc));
+            }
+            continue;
+        }
         let wants: SmallVec<[bool; 4]> = parents.iter().map(|&p| needed[p as usize]).collect();
         if !wants.iter().any(|&w| w) {
             continue;
@@ -302,9 +326,15 @@ pub(crate) fn sweep<'t, T: Scalar>(
                 return Err(AutodiffError::NonFinite { op: op.name(), phase: "backward", shape: pshape, location: loc.to_string() });
             }
             let slot = &mut grads[p as usize];
-            *slot = Some(match slot.take() {
-                None => gp,
-                Some(acc) => acc.add(&gp),
+            *slot = Some(match (slot.take(), gp) {
+                (None, gp) => gp,
+                // First-order sweep: add in place (copy-on-write keeps any
+                // tensor shared with another node intact).
+                (Some(Val::Tensor(mut acc)), Val::Tensor(gt)) if acc.shape() == gt.shape() => {
+                    acc.data_mut().iter_mut().zip(gt.data()).for_each(|(a, &b)| *a = *a + b);
+                    Val::Tensor(acc)
+                }
+                (Some(acc), gp) => acc.add(&gp),
             });
         }
     }

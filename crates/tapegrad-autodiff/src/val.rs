@@ -293,6 +293,21 @@ impl<'t, T: Scalar> Val<'t, T> {
         }
     }
 
+    /// `g ⊙ f(y)` for an elementwise `f` of the output: one fused pass on
+    /// plain tensors; on variables, the composed form `composed(g, y)`,
+    /// which defines the derivative and stays differentiable. `f` and
+    /// `composed` must agree; backward rules of the tanh/sigmoid kind use
+    /// this to avoid three temporaries per step.
+    pub(crate) fn fused_with_output(g: &Self, y: &Self, f: impl Fn(T) -> T, composed: impl FnOnce(&Self, &Self) -> Self) -> Self {
+        match (g, y) {
+            (Val::Tensor(gt), Val::Tensor(yt)) if gt.shape() == yt.shape() => {
+                let d = gt.data().iter().zip(yt.data()).map(|(&a, &b)| a * f(b)).collect();
+                Val::Tensor(Tensor::from_vec(d, gt.shape()))
+            }
+            _ => composed(g, y),
+        }
+    }
+
     /// Zeros of `shape`, as a constant of the same kind as `self`.
     #[track_caller]
     pub fn zeros_like_shape(&self, shape: &[usize]) -> Self {

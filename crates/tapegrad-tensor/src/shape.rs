@@ -444,3 +444,48 @@ impl<T: Scalar> Tensor<T> {
         self.with_shape(Shape::from_slice(&[self.numel()]))
     }
 }
+
+impl<T: Scalar> Tensor<T> {
+    /// Adds `src` into entries `start..start + src.shape()[axis]` of `axis`
+    /// in place: `self.narrow(axis, start, len) += src`, without building
+    /// the zero-padded copy. The reverse sweep uses it to accumulate the
+    /// gradients of many narrows of one tensor (the time steps of a
+    /// sequence) in linear time.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let mut acc = Tensor::<f64>::zeros(&[2, 3]);
+    /// acc.try_narrow_add_assign(1, 1, &Tensor::ones(&[2, 2])).unwrap();
+    /// assert_eq!(acc.data(), &[0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::Axis`], [`TensorError::Range`] or
+    /// [`TensorError::ShapeMismatch`] naming `narrow_add_assign`.
+    pub fn try_narrow_add_assign(&mut self, axis: usize, start: usize, src: &Self) -> Result<()> {
+        const OP: &str = "narrow_add_assign";
+        check_axis(OP, axis, self.shape())?;
+        let (outer, n, inner) = split_at_axis(self.shape(), axis);
+        let len = src.shape().get(axis).copied().unwrap_or(0);
+        let fits = src.ndim() == self.ndim() && (0..self.ndim()).all(|a| a == axis || src.shape()[a] == self.shape()[a]);
+        if !fits {
+            return Err(TensorError::ShapeMismatch {
+                op: OP,
+                lhs: Shape::from_slice(self.shape()),
+                rhs: Shape::from_slice(src.shape()),
+                why: "the source must match except along the axis",
+            });
+        }
+        if start.checked_add(len).is_none_or(|end| end > n) {
+            return Err(TensorError::Range { op: OP, start, len, axis, size: n, shape: Shape::from_slice(self.shape()) });
+        }
+        let s = src.data();
+        let d = self.data_mut();
+        for o in 0..outer {
+            let dst = &mut d[(o * n + start) * inner..(o * n + start + len) * inner];
+            let from = &s[o * len * inner..(o + 1) * len * inner];
+            dst.iter_mut().zip(from).for_each(|(a, &b)| *a = *a + b);
+        }
+        Ok(())
+    }
+}
