@@ -64,6 +64,34 @@ pub trait Cell<T: Scalar>: Module<T> {
     /// # Errors
     /// A shape error from an op.
     fn step<'t>(&self, bind: &Binding<'t, T>, x: Var<'t, T>, state: &Self::State<'t>) -> Result<Self::State<'t>>;
+
+    /// Optional speed hook: the part of every step that depends only on its
+    /// input, for all steps at once. `x` is `(T·B, input_size)`, time-major;
+    /// return `Some((T·B, G))` (typically `x·W_ihᵀ + b_ih`, one large GEMM
+    /// instead of `T` small ones) and implement
+    /// [`Cell::step_projected`]; layers then call that with each step's
+    /// rows. The default, `None`, makes layers call [`Cell::step`].
+    ///
+    /// # Errors
+    /// A shape error from an op.
+    fn project_inputs<'t>(&self, bind: &Binding<'t, T>, x: Var<'t, T>) -> Result<Option<Var<'t, T>>> {
+        let _ = (bind, x);
+        Ok(None)
+    }
+
+    /// One step from this step's rows of [`Cell::project_inputs`]'s result,
+    /// `(B, G)`. Only called when `project_inputs` returned `Some`.
+    ///
+    /// # Errors
+    /// The default returns [`crate::NnError::Config`]: a cell that projects
+    /// its inputs must implement this too.
+    fn step_projected<'t>(&self, bind: &Binding<'t, T>, projected: Var<'t, T>, state: &Self::State<'t>) -> Result<Self::State<'t>> {
+        let _ = (bind, projected, state);
+        Err(crate::NnError::Config {
+            op: "Cell::step_projected",
+            message: "project_inputs returned Some but step_projected is not implemented".into(),
+        })
+    }
 }
 
 /// A `(rows, cols)` tensor drawn from `U(-k, k)`, `k = 1/sqrt(hidden)`:

@@ -83,7 +83,14 @@ impl<T: Scalar> Cell<T> for GruCell<T> {
         tape.constant(Tensor::zeros(&[batch, self.hidden_size()]))
     }
     fn step<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
-        let gi = affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?.try_chunk(3, 1)?;
+        let xp = affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?;
+        self.step_projected(b, xp, h)
+    }
+    fn project_inputs<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Option<Var<'t, T>>> {
+        Ok(Some(affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?))
+    }
+    fn step_projected<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
+        let gi = xp.try_chunk(3, 1)?;
         let gh = affine(*h, b.param(&self.weight_hh), b.param(&self.bias_hh))?.try_chunk(3, 1)?;
         let r = gi[0].try_add(gh[0])?.sigmoid();
         let z = gi[1].try_add(gh[1])?.sigmoid();

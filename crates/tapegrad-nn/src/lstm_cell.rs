@@ -125,11 +125,14 @@ impl<T: Scalar> Cell<T> for LstmCell<T> {
         LstmState { h: z, c: z }
     }
     fn step<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>> {
-        let gates = affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?.try_add(affine(
-            s.h,
-            b.param(&self.weight_hh),
-            b.param(&self.bias_hh),
-        )?)?;
+        let xp = affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?;
+        self.step_projected(b, xp, s)
+    }
+    fn project_inputs<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Option<Var<'t, T>>> {
+        Ok(Some(affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?))
+    }
+    fn step_projected<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>> {
+        let gates = xp.try_add(affine(s.h, b.param(&self.weight_hh), b.param(&self.bias_hh))?)?;
         let g = gates.try_chunk(4, 1)?;
         let (i, f, gg, o) = (g[0].sigmoid(), g[1].sigmoid(), g[2].tanh(), g[3].sigmoid());
         let c = f.try_mul(s.c)?.try_add(i.try_mul(gg)?)?;

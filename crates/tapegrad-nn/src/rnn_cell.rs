@@ -92,11 +92,14 @@ impl<T: Scalar> Cell<T> for RnnCell<T> {
         tape.constant(Tensor::zeros(&[batch, self.hidden_size()]))
     }
     fn step<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
-        let pre = affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?.try_add(affine(
-            *h,
-            b.param(&self.weight_hh),
-            b.param(&self.bias_hh),
-        )?)?;
+        let xp = affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?;
+        self.step_projected(b, xp, h)
+    }
+    fn project_inputs<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Option<Var<'t, T>>> {
+        Ok(Some(affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?))
+    }
+    fn step_projected<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
+        let pre = xp.try_add(affine(*h, b.param(&self.weight_hh), b.param(&self.bias_hh))?)?;
         Ok(match self.activation {
             Activation::Tanh => pre.tanh(),
             Activation::Relu => pre.relu(),

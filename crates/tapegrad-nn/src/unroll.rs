@@ -152,24 +152,33 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
         Some(_) => (x.try_index_select(1, &order)?, init.map(|v| Ok(v.try_index_select(0, &order)?))?),
         None => (x, init),
     };
+    // Inputs projected for all steps at once, if the cell offers it.
+    let projected = cell.project_inputs(bind, x.try_reshape(&[steps * batch, s[2]])?)?;
+    let input_at = |t: usize, rows: usize| -> Result<Var<'t, T>> {
+        Ok(match projected {
+            Some(p) => p.try_narrow(0, t * batch, rows)?,
+            None => x.try_narrow(0, t, 1)?.try_reshape(&[batch, s[2]])?.try_narrow(0, 0, rows)?,
+        })
+    };
+    let step =
+        |xt: Var<'t, T>, st: &C::State<'t>| if projected.is_some() { cell.step_projected(bind, xt, st) } else { cell.step(bind, xt, st) };
     let mut outputs: Vec<Var<'t, T>> = Vec::with_capacity(steps);
     let mut states = Vec::with_capacity(steps);
     let outer_step = tape.current_step();
     for t in 0..steps {
         tape.set_step(Some(t));
         let active = lens.iter().take_while(|&&n| n > t).count();
-        let xt = x.try_narrow(0, t, 1)?.try_reshape(&[batch, s[2]])?;
         if active == 0 {
             // Every sequence has ended: nothing to compute.
             outputs.push(tape.constant(Tensor::zeros(&[batch, hidden])));
         } else if active == batch {
-            state = cell.step(bind, xt, &state)?;
+            state = step(input_at(t, batch)?, &state)?;
             outputs.push(state.output());
         } else {
-            let xt = xt.try_narrow(0, 0, active)?;
+            let xt = input_at(t, active)?;
             let old = state.parts();
             let head = state.map(|v| Ok(v.try_narrow(0, 0, active)?))?;
-            let new = cell.step(bind, xt, &head)?;
+            let new = step(xt, &head)?;
             let out = new.output();
             let zeros = tape.constant(Tensor::zeros(&[batch - active, hidden]));
             outputs.push(Var::try_concat(&[out, zeros], 0)?);

@@ -1,0 +1,165 @@
+//! Benchmark harness: one training step of a recurrent layer (forward over
+//! the whole sequence, loss = mean(y²), backward to every parameter) timed
+//! over repeated iterations; prints one JSON line. `scripts/bench_reference.py`
+//! runs the same steps in PyTorch and JAX/Flax; see BENCHMARKS.md.
+//!
+//! Run: `cargo run --release --example bench_rnn -- --cell lstm --seq 50 --batch 8 --input 64 --hidden 128 --threads 2`
+
+use std::time::Instant;
+
+use clap::Parser;
+use rand::{rngs::StdRng, SeedableRng};
+use tapegrad::prelude::*;
+
+/// Cells the harness can time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CellArg {
+    /// The built-in LSTM.
+    Lstm,
+    /// The built-in GRU.
+    Gru,
+    /// The built-in Elman RNN (tanh).
+    Rnn,
+    /// An LSTM written as a user-defined cell in this file.
+    #[value(name = "custom_lstm")]
+    CustomLstm,
+}
+
+/// Time one training step of a recurrent layer.
+#[derive(Parser, Debug)]
+struct Args {
+    /// Which cell.
+    #[arg(long, value_enum, default_value_t = CellArg::Lstm)]
+    cell: CellArg,
+    /// Sequence length T.
+    #[arg(long, default_value_t = 50)]
+    seq: usize,
+    /// Batch size B.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Input features I.
+    #[arg(long, default_value_t = 64)]
+    input: usize,
+    /// Hidden units H.
+    #[arg(long, default_value_t = 128)]
+    hidden: usize,
+    /// Bidirectional layer.
+    #[arg(long)]
+    bidirectional: bool,
+    /// Timed iterations (after 3 warm-up iterations).
+    #[arg(long, default_value_t = 20)]
+    iters: usize,
+    /// Threads for large matrix products.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+}
+
+/// The user-defined LSTM: same equations as the built-in, written here as
+/// any user would, with the input projection hoisted out of the time loop
+/// through `Cell::project_inputs`.
+#[derive(Debug, Clone)]
+struct CustomLstm {
+    w_ih: Param<f32>,
+    w_hh: Param<f32>,
+    b: Param<f32>,
+}
+
+impl CustomLstm {
+    fn new(input: usize, hidden: usize, rng: &mut StdRng) -> Self {
+        let init = |s: &[usize], r: &mut StdRng| Param::new(tapegrad::nn::uniform_init(s, hidden, r));
+        CustomLstm { w_ih: init(&[4 * hidden, input], rng), w_hh: init(&[4 * hidden, hidden], rng), b: init(&[4 * hidden], rng) }
+    }
+}
+
+impl Module<f32> for CustomLstm {
+    fn params(&self) -> Vec<(String, &Param<f32>)> {
+        vec![("w_ih".into(), &self.w_ih), ("w_hh".into(), &self.w_hh), ("b".into(), &self.b)]
+    }
+    fn params_mut(&mut self) -> Vec<(String, &mut Param<f32>)> {
+        vec![("w_ih".into(), &mut self.w_ih), ("w_hh".into(), &mut self.w_hh), ("b".into(), &mut self.b)]
+    }
+}
+
+impl Cell<f32> for CustomLstm {
+    type State<'t> = LstmState<'t, f32>;
+    fn input_size(&self) -> usize {
+        self.w_ih.shape()[1]
+    }
+    fn hidden_size(&self) -> usize {
+        self.w_hh.shape()[1]
+    }
+    fn zero_state<'t>(&self, tape: &'t Tape<f32>, batch: usize) -> LstmState<'t, f32> {
+        let z = tape.constant(Tensor::zeros(&[batch, self.hidden_size()]));
+        LstmState { h: z, c: z }
+    }
+    fn step<'t>(&self, p: &Binding<'t, f32>, x: Var<'t, f32>, s: &LstmState<'t, f32>) -> Result<LstmState<'t, f32>, NnError> {
+        let xp = x.try_matmul_t(p.param(&self.w_ih), false, true)?;
+        self.step_projected(p, xp, s)
+    }
+    fn project_inputs<'t>(&self, p: &Binding<'t, f32>, x: Var<'t, f32>) -> Result<Option<Var<'t, f32>>, NnError> {
+        Ok(Some(x.try_matmul_t(p.param(&self.w_ih), false, true)?))
+    }
+    fn step_projected<'t>(&self, p: &Binding<'t, f32>, xp: Var<'t, f32>, s: &LstmState<'t, f32>) -> Result<LstmState<'t, f32>, NnError> {
+        let g = (xp + s.h.try_matmul_t(p.param(&self.w_hh), false, true)? + p.param(&self.b)).try_chunk(4, 1)?;
+        let c = g[1].sigmoid() * s.c + g[0].sigmoid() * g[2].tanh();
+        Ok(LstmState { h: g[3].sigmoid() * c.tanh(), c })
+    }
+}
+
+fn time<C: Cell<f32>>(layer: &Rnn<C>, x: &Tensor<f32>, iters: usize) -> Vec<f64> {
+    let step = || {
+        let tape = Tape::new();
+        let bind = Binding::eval(&tape);
+        let out = layer.forward(&bind, tape.constant(x.clone()), None, None).expect("valid input");
+        let loss = out.output.square().mean_all();
+        let grads = bind.grads(&tape.backward(loss).expect("scalar loss"));
+        assert_eq!(grads.len(), layer.params().len());
+    };
+    for _ in 0..3 {
+        step();
+    }
+    (0..iters)
+        .map(|_| {
+            let s = Instant::now();
+            step();
+            s.elapsed().as_secs_f64() * 1e3
+        })
+        .collect()
+}
+
+/// Peak resident memory of this process in MiB (Linux), if known.
+fn peak_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
+}
+
+fn main() {
+    let a = Args::parse();
+    tapegrad::tensor::set_num_threads(a.threads);
+    let mut rng = StdRng::seed_from_u64(0);
+    let x = Tensor::<f32>::rand_uniform(&[a.seq, a.batch, a.input], -1.0, 1.0, &mut rng);
+    let (i, h, bi) = (a.input, a.hidden, a.bidirectional);
+    let mut t = match a.cell {
+        CellArg::Lstm => time(&Rnn::<LstmCell<f32>>::lstm(i, h, 1, bi, &mut rng), &x, a.iters),
+        CellArg::Gru => time(&Rnn::<GruCell<f32>>::gru(i, h, 1, bi, &mut rng), &x, a.iters),
+        CellArg::Rnn => time(&Rnn::<RnnCell<f32>>::elman(i, h, 1, bi, Activation::Tanh, &mut rng), &x, a.iters),
+        CellArg::CustomLstm => time(&Rnn::build(i, h, 1, bi, |inp| CustomLstm::new(inp, h, &mut rng)), &x, a.iters),
+    };
+    t.sort_by(|p, q| p.partial_cmp(q).expect("finite times"));
+    let cell = format!("{:?}", a.cell).to_lowercase().replace("customlstm", "custom_lstm");
+    println!(
+        "{{\"framework\": \"tapegrad\", \"cell\": \"{cell}\", \"seq\": {}, \"batch\": {}, \"input\": {}, \"hidden\": {}, \"bidirectional\": {}, \"threads\": {}, \"iters\": {}, \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"max_ms\": {:.4}, \"peak_mib\": {}}}",
+        a.seq,
+        a.batch,
+        a.input,
+        a.hidden,
+        a.bidirectional,
+        a.threads,
+        a.iters,
+        t[t.len() / 2],
+        t[0],
+        t[t.len() - 1],
+        peak_mib().map_or("null".to_string(), |m| format!("{m:.1}"))
+    );
+}
