@@ -52,6 +52,9 @@ struct Args {
     /// Threads for large matrix products.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Instead of a layer, time an N×N×N f32 matrix product (GFLOP/s).
+    #[arg(long)]
+    gemm: Option<usize>,
 }
 
 /// The user-defined LSTM: same equations as the built-in, written here as
@@ -137,6 +140,27 @@ fn peak_mib() -> Option<f64> {
 fn main() {
     let a = Args::parse();
     tapegrad::tensor::set_num_threads(a.threads);
+    if let Some(n) = a.gemm {
+        let mut rng = StdRng::seed_from_u64(0);
+        let (x, y) = (Tensor::<f32>::rand_uniform(&[n, n], -1.0, 1.0, &mut rng), Tensor::<f32>::rand_uniform(&[n, n], -1.0, 1.0, &mut rng));
+        let mut t: Vec<f64> = (0..a.iters + 3)
+            .map(|_| {
+                let s = Instant::now();
+                std::hint::black_box(x.matmul(&y));
+                s.elapsed().as_secs_f64()
+            })
+            .skip(3)
+            .collect();
+        t.sort_by(|p, q| p.partial_cmp(q).expect("finite"));
+        let med = t[t.len() / 2];
+        println!(
+            "{{\"framework\": \"tapegrad\", \"gemm\": {n}, \"threads\": {}, \"median_ms\": {:.3}, \"gflops\": {:.1}}}",
+            a.threads,
+            med * 1e3,
+            2.0 * (n as f64).powi(3) / med / 1e9
+        );
+        return;
+    }
     let mut rng = StdRng::seed_from_u64(0);
     let x = Tensor::<f32>::rand_uniform(&[a.seq, a.batch, a.input], -1.0, 1.0, &mut rng);
     let (i, h, bi) = (a.input, a.hidden, a.bidirectional);

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Joins the JSON lines of scripts/bench_all.sh (tapegrad) and
+scripts/bench_reference.py (PyTorch, JAX) into the markdown tables of
+BENCHMARKS.md:
+
+    python3 scripts/bench_table.py tapegrad.jsonl reference.jsonl
+"""
+import json
+import sys
+
+ORDER = ["tiny", "small", "medium", "large"]
+
+
+def load(path):
+    return [json.loads(line) for line in open(path) if line.strip().startswith("{")]
+
+
+def main(ours_path, ref_path):
+    rows = load(ours_path) + load(ref_path)
+    key = lambda r: (r.get("config"), r["cell"], r["bidirectional"])
+    by = {}
+    for r in rows:
+        by.setdefault(key(r), {})[r["framework"]] = r
+    print("| config (T, B, I, H) | cell | tapegrad ms | PyTorch ms | JAX ms | tapegrad / PyTorch | tapegrad / JAX | tapegrad / faster |")
+    print("|---|---|---|---|---|---|---|---|")
+    for cfg in ORDER:
+        for cell in ["lstm", "gru", "custom_lstm"]:
+            for bidir in [False, True]:
+                fw = by.get((cfg, cell, bidir))
+                if not fw or "tapegrad" not in fw:
+                    continue
+                t = fw["tapegrad"]["median_ms"]
+                p = fw.get("pytorch", {}).get("median_ms")
+                j = fw.get("jax", {}).get("median_ms")
+                shape = f"{cfg} ({fw['tapegrad']['seq']}, {fw['tapegrad']['batch']}, {fw['tapegrad']['input']}, {fw['tapegrad']['hidden']})"
+                name = cell + (" bidirectional" if bidir else "") + (" (PyTorch: eager Python cell)" if cell == "custom_lstm" else "")
+                fmt = lambda v: f"{v:.2f}" if v is not None else "—"
+                ratio = lambda a, b: f"{a / b:.2f}" if b else "—"
+                best = min(v for v in [p, j] if v is not None) if (p or j) else None
+                print(f"| {shape} | {name} | {fmt(t)} | {fmt(p)} | {fmt(j)} | {ratio(t, p)} | {ratio(t, j)} | {ratio(t, best)} |")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
