@@ -25,12 +25,17 @@
 //! assert_eq!(err.to_string(), "add: shapes [2, 3] and [4] cannot be broadcast together");
 //! ```
 //!
+//! With the `ndarray` feature, tensors convert to and from `ndarray`
+//! arrays (`Tensor::to_ndarray`, `Tensor::try_from_ndarray`, `From`).
+//!
 //! Files are organised by op family: `unary`, `binary`, `reduce`, `matmul`,
 //! `shape`, `index`, `softmax`, with operator sugar in `ops`.
 
 mod binary;
 mod error;
 mod index;
+#[cfg(feature = "ndarray")]
+mod interop;
 mod layout;
 mod matmul;
 mod ops;

@@ -55,3 +55,18 @@ fn get_cast_and_debug() {
     assert_eq!(format!("{t:?}"), "Tensor<f64>[2, 3] [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]");
     assert!(t.all_finite() && !t.map(|v| v / 0.0).all_finite());
 }
+
+#[cfg(feature = "ndarray")]
+#[test]
+fn ndarray_round_trip_keeps_shape_and_logical_order() {
+    let t = Tensor::<f64>::arange(24).reshape(&[2, 3, 4]);
+    let a = t.to_ndarray();
+    assert_eq!(a.shape(), &[2, 3, 4]);
+    assert_eq!(a[[1, 2, 3]], 23.0);
+    assert_eq!(Tensor::from(a.clone()), t);
+    // A permuted view converts in logical order, like transpose.
+    let p = a.view().permuted_axes(ndarray::IxDyn(&[2, 0, 1]));
+    let back = Tensor::try_from_ndarray(&p).unwrap();
+    assert_eq!(back.shape(), &[4, 2, 3]);
+    assert_eq!(back, t.transpose(1, 2).transpose(0, 1));
+}
