@@ -33,6 +33,7 @@
 
 mod binary;
 mod error;
+mod fastmath;
 mod index;
 #[cfg(feature = "ndarray")]
 mod interop;

@@ -29,6 +29,16 @@ pub trait Scalar: Float + FromPrimitive + Debug + Display + Default + Send + Syn
     /// `C = A·B + beta·C` for strided matrices; see [`crate::Gemm`].
     #[doc(hidden)]
     fn gemm(g: crate::matmul::Gemm<'_, Self>);
+
+    /// `eˣ` elementwise (vectorized kernel for f32, libm for f64).
+    #[doc(hidden)]
+    fn exp_slice(src: &[Self]) -> Vec<Self>;
+    /// Logistic sigmoid elementwise, stable for large `|x|`.
+    #[doc(hidden)]
+    fn sigmoid_slice(src: &[Self]) -> Vec<Self>;
+    /// `tanh` elementwise.
+    #[doc(hidden)]
+    fn tanh_slice(src: &[Self]) -> Vec<Self>;
 }
 
 mod sealed {
@@ -48,6 +58,15 @@ impl Scalar for f32 {
     fn gemm(g: crate::matmul::Gemm<'_, Self>) {
         crate::matmul::gemm_f32(g)
     }
+    fn exp_slice(src: &[Self]) -> Vec<Self> {
+        src.iter().map(|&x| crate::fastmath::exp_f32(x)).collect()
+    }
+    fn sigmoid_slice(src: &[Self]) -> Vec<Self> {
+        src.iter().map(|&x| crate::fastmath::sigmoid_f32(x)).collect()
+    }
+    fn tanh_slice(src: &[Self]) -> Vec<Self> {
+        src.iter().map(|&x| crate::fastmath::tanh_f32(x)).collect()
+    }
 }
 
 impl Scalar for f64 {
@@ -60,5 +79,14 @@ impl Scalar for f64 {
     }
     fn gemm(g: crate::matmul::Gemm<'_, Self>) {
         crate::matmul::gemm_f64(g)
+    }
+    fn exp_slice(src: &[Self]) -> Vec<Self> {
+        src.iter().map(|&x| x.exp()).collect()
+    }
+    fn sigmoid_slice(src: &[Self]) -> Vec<Self> {
+        src.iter().map(|&x| if x >= 0.0 { 1.0 / (1.0 + (-x).exp()) } else { x.exp() / (1.0 + x.exp()) }).collect()
+    }
+    fn tanh_slice(src: &[Self]) -> Vec<Self> {
+        src.iter().map(|&x| x.tanh()).collect()
     }
 }

@@ -20,7 +20,7 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(0.0f64).exp().item(), 1.0);
     /// ```
     pub fn exp(&self) -> Self {
-        self.map(|v| v.exp())
+        Tensor::from_parts(T::exp_slice(self.data()), crate::Shape::from_slice(self.shape()))
     }
     /// Natural log (NaN below 0, -inf at 0). Derivative: `1/x`.
     ///
@@ -70,7 +70,7 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(1000.0f32).tanh().item(), 1.0);
     /// ```
     pub fn tanh(&self) -> Self {
-        self.map(|v| v.tanh())
+        Tensor::from_parts(T::tanh_slice(self.data()), crate::Shape::from_slice(self.shape()))
     }
     /// Logistic sigmoid `1/(1+e⁻ˣ)`, computed without overflow: exact 0 and 1
     /// in the limits, no NaN at ±1000. Derivative: `σ(1-σ)`.
@@ -80,14 +80,7 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!(t.sigmoid().data(), &[0.0, 0.5, 1.0]);
     /// ```
     pub fn sigmoid(&self) -> Self {
-        self.map(|v| {
-            if v >= T::zero() {
-                T::one() / (T::one() + (-v).exp())
-            } else {
-                let e = v.exp();
-                e / (T::one() + e)
-            }
-        })
+        Tensor::from_parts(T::sigmoid_slice(self.data()), crate::Shape::from_slice(self.shape()))
     }
     /// `max(x, 0)` (NaN stays NaN). Derivative: [`Tensor::relu_mask`].
     ///
