@@ -15,8 +15,8 @@ const EXP_HI: f32 = 88.7;
 /// eʳ from its degree-7 Taylor polynomial (|r| ≤ ln2/2: error < 6e-9).
 #[inline(always)]
 pub(crate) fn exp_f32(x: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_145_751_953_125; // few mantissa bits: n·LN2_HI is exact
-    const LN2_LO: f32 = 1.428_606_765_330_187e-6;
+    const LN2_HI: f32 = 0.693_145_75; // = 0x3f317200, few mantissa bits: n·LN2_HI is exact
+    const LN2_LO: f32 = 1.428_606_8e-6;
     let xc = x.clamp(EXP_LO, EXP_HI);
     // Round to nearest with the 1.5·2²³ trick: plain adds, vectorizable.
     const MAGIC: f32 = 12_582_912.0;
