@@ -55,9 +55,11 @@ mod backward;
 mod binary;
 mod composite;
 mod custom;
+mod dot;
 mod error;
 mod gradcheck;
 mod index;
+mod jacobian;
 mod matmul;
 mod reduce;
 mod shape;
@@ -69,10 +71,12 @@ mod val;
 
 pub use backward::Gradients;
 pub use custom::CustomOp;
+pub use dot::DotOptions;
 pub use error::{AutodiffError, Result};
 pub use gradcheck::{
     check_fn, gradcheck, gradgradcheck, hvp, CheckFn, CheckMode, GradcheckOptions, GradcheckReport, InputReport, Mismatch,
 };
+pub use jacobian::{causality_violation, jacobian, jvp, vjp, CausalityViolation};
 pub use tape::{Tape, Var};
 pub use tapegrad_tensor::{Scalar, Shape, Tensor, TensorError};
 pub use val::Val;

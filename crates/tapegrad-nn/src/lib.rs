@@ -33,6 +33,7 @@ mod loss;
 mod lstm_cell;
 mod optim;
 mod param;
+mod research;
 mod rnn;
 mod rnn_cell;
 mod unroll;
@@ -47,6 +48,10 @@ pub use loss::{bce_with_logits, cross_entropy, log_sigmoid, mse_loss, nll_loss, 
 pub use lstm_cell::{LstmCell, LstmState};
 pub use optim::{clip_grad_norm, clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
 pub use param::{load_state_dict, prefixed, prefixed_mut, state_dict, Binding, Module, Param, ParamGrads, ParamId};
+pub use research::{
+    check_cell, gradient_flow, CellCase, CellCheckOptions, CellCheckReport, CellProperty, Counterexample, FlowLoss, GradientFlow,
+    PropertyReport,
+};
 pub use rnn::{Rnn, RnnOutput};
 pub use rnn_cell::{Activation, RnnCell};
 pub use unroll::{lengths_from_mask, Sequence};

@@ -18,4 +18,5 @@ mod ops_matmul;
 mod ops_reduce;
 mod ops_shape;
 mod ops_unary;
+mod research;
 mod semantics;
