@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use plotters::prelude::*;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use tapegrad::autodiff::DotOptions;
-use tapegrad::nn::{gradient_flow, load_state_dict, GradientFlow};
+use tapegrad::nn::{adding_problem, gradient_flow, load_state_dict, GradientFlow};
 use tapegrad::prelude::*;
 
 /// Gradient flow through time in three recurrent cells.
@@ -40,30 +40,6 @@ struct Args {
     /// Also write the seed notes' unrolled 3-step RNN here (Graphviz DOT).
     #[arg(long)]
     dot: Option<PathBuf>,
-}
-
-/// A batch of the adding problem: channel 0 is noise in [0, 1), channel 1
-/// marks two positions (one in the first tenth, one in the first half);
-/// the target is the sum of the two marked values.
-fn adding_batch(t: usize, b: usize, rng: &mut StdRng) -> (Tensor<f64>, Tensor<f64>) {
-    let mut x = vec![0.0; t * b * 2];
-    let mut y = vec![0.0; b];
-    for s in 0..b {
-        let p1 = rng.random_range(0..(t / 10).max(1));
-        let mut p2 = rng.random_range(0..t / 2);
-        while p2 == p1 {
-            p2 = rng.random_range(0..t / 2);
-        }
-        for step in 0..t {
-            let v: f64 = rng.random();
-            x[(step * b + s) * 2] = v;
-            if step == p1 || step == p2 {
-                x[(step * b + s) * 2 + 1] = 1.0;
-                y[s] += v;
-            }
-        }
-    }
-    (Tensor::from_vec(x, &[t, b, 2]), Tensor::from_vec(y, &[b, 1]))
 }
 
 /// MSE of `layer` + `head` reading the last step; with `opt`, also one
@@ -108,12 +84,12 @@ fn study<C: Cell<f64>>(
 ) -> Result<Outcome, NnError> {
     let mut rng = StdRng::seed_from_u64(args.seed);
     let mut head = Linear::new(args.hidden, 1, &mut rng);
-    let (tx, ty) = adding_batch(args.steps, 256, &mut StdRng::seed_from_u64(args.seed ^ 0x7e57));
+    let (tx, ty) = adding_problem(args.steps, 256, &mut StdRng::seed_from_u64(args.seed ^ 0x7e57))?;
     let init = gradient_flow(&layer, probe, None)?;
     let before = adding_step(&mut layer, &mut head, &tx, &ty, None)?;
     let mut opt = Adam::new(0.005);
     for _ in 0..args.train {
-        let (x, y) = adding_batch(args.steps, 32, &mut rng);
+        let (x, y) = adding_problem(args.steps, 32, &mut rng)?;
         adding_step(&mut layer, &mut head, &x, &y, Some(&mut opt))?;
     }
     let after = adding_step(&mut layer, &mut head, &tx, &ty, None)?;
@@ -200,7 +176,7 @@ fn seed_notes_graph() -> Result<String, NnError> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let (t, h) = (args.steps, args.hidden);
-    let probe = adding_batch(t, 64, &mut StdRng::seed_from_u64(args.seed ^ 0xf10)).0;
+    let probe = adding_problem(t, 64, &mut StdRng::seed_from_u64(args.seed ^ 0xf10))?.0;
     let mut rng = StdRng::seed_from_u64(args.seed);
     println!("adding problem, T = {t}, H = {h}, {} Adam steps of batch 32 per model (mean predictor: MSE ≈ 0.167)\n", args.train);
     let outcomes = vec![

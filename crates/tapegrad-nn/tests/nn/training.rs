@@ -3,36 +3,12 @@
 //! and loss falls on next-character prediction of "hello".
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use tapegrad_autodiff::{Tape, Tensor};
 use tapegrad_nn::{
-    clip_grad_norm, cross_entropy, mse_loss, Activation, Adam, Binding, Cell, Linear, LstmCell, Module, Optimizer, Reduction, Rnn,
+    adding_problem, clip_grad_norm, cross_entropy, mse_loss, Activation, Adam, Binding, Cell, Linear, LstmCell, Module, Optimizer,
+    Reduction, Rnn,
 };
-
-/// A batch of the adding problem: channel 0 is noise in [0, 1), channel 1
-/// marks two positions (one in the first tenth, one in the first half);
-/// the target is the sum of the two marked values. Predicting the mean
-/// (1.0) scores MSE ≈ 1/6.
-pub fn adding_batch(t: usize, b: usize, rng: &mut StdRng) -> (Tensor<f64>, Tensor<f64>) {
-    let mut x = vec![0.0; t * b * 2];
-    let mut y = vec![0.0; b];
-    for s in 0..b {
-        let p1 = rng.random_range(0..(t / 10).max(1));
-        let mut p2 = rng.random_range(0..t / 2);
-        while p2 == p1 {
-            p2 = rng.random_range(0..t / 2);
-        }
-        for step in 0..t {
-            let v: f64 = rng.random();
-            x[(step * b + s) * 2] = v;
-            if step == p1 || step == p2 {
-                x[(step * b + s) * 2 + 1] = 1.0;
-                y[s] += v;
-            }
-        }
-    }
-    (Tensor::from_vec(x, &[t, b, 2]), Tensor::from_vec(y, &[b, 1]))
-}
 
 /// MSE of `layer` + `head` reading the last step, on one batch; with
 /// `opt`, also takes one clipped training step.
@@ -67,12 +43,12 @@ pub fn train_adding<C: Cell<f64>>(mut layer: Rnn<C>, t: usize, steps: usize, see
     let mut head = Linear::new(hidden, 1, &mut rng);
     let mut opt = Adam::new(0.005);
     for _ in 0..steps {
-        let (x, y) = adding_batch(t, 32, &mut rng);
+        let (x, y) = adding_problem(t, 32, &mut rng).unwrap();
         adding_step(&mut layer, &mut head, &x, &y, Some(&mut opt));
     }
     (0..4)
         .map(|_| {
-            let (x, y) = adding_batch(t, 64, &mut rng);
+            let (x, y) = adding_problem(t, 64, &mut rng).unwrap();
             adding_step(&mut layer, &mut head, &x, &y, None)
         })
         .sum::<f64>()
