@@ -4,7 +4,7 @@
 //! differences over random T (1..12), B (1..4) and sizes (1..6).
 
 #[allow(dead_code)]
-#[path = "../examples/custom_cell.rs"]
+#[path = "../../examples/custom_cell.rs"]
 mod example;
 
 use example::Mgu;

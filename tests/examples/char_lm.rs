@@ -3,13 +3,13 @@
 //! naming the file.
 
 #[allow(dead_code)]
-#[path = "../examples/char_lm/main.rs"]
-mod char_lm;
+#[path = "../../examples/char_lm/main.rs"]
+mod example;
 
 use std::path::PathBuf;
 
-use char_lm::{run, Args};
 use clap::Parser;
+use example::{run, Args};
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("tapegrad-char-lm-{}-{name}", std::process::id()));

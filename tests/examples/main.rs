@@ -1,0 +1,9 @@
+//! The top-level examples, run small and checked: each module includes one
+//! example's source and asserts what it prints it has learned or computed.
+
+mod char_lm;
+mod classify;
+mod custom_cell;
+mod long_range;
+mod seed_walkthrough;
+mod tagging;
