@@ -24,7 +24,6 @@ use tapegrad::prelude::*;
 
 /// Sentiment from word order: unidirectional vs bidirectional LSTM vs a bag of words.
 #[derive(Parser, Debug, Clone)]
-#[command(about)]
 pub(crate) struct Args {
     /// Sentence pairs to generate (each pair: the same words, opposite labels).
     #[arg(long, default_value_t = 300)]

@@ -20,7 +20,6 @@ use tapegrad::prelude::*;
 
 /// Gradient flow through time in three recurrent cells.
 #[derive(Parser, Debug)]
-#[command(about)]
 struct Args {
     /// Sequence length of the adding problem.
     #[arg(long, default_value_t = 30)]

@@ -25,7 +25,6 @@ use tapegrad::prelude::*;
 
 /// The adding problem at growing lengths: Elman RNN vs LSTM vs GRU.
 #[derive(Parser, Debug, Clone)]
-#[command(about)]
 pub(crate) struct Args {
     /// Sequence lengths to try.
     #[arg(long, value_delimiter = ',', default_values_t = [10, 20, 40, 80])]

@@ -24,7 +24,6 @@ use tapegrad::prelude::*;
 
 /// Tag names as people or places from their right context: uni- vs bidirectional GRU and LSTM.
 #[derive(Parser, Debug, Clone)]
-#[command(about)]
 pub(crate) struct Args {
     /// Training sentences.
     #[arg(long, default_value_t = 800)]

@@ -26,7 +26,7 @@ use model::{CellKind, CharModel};
 
 /// Train a character-level recurrent language model.
 #[derive(Parser, Debug, Clone)]
-#[command(version, about)]
+#[command(version)]
 pub(crate) struct Args {
     /// Text file to train on (UTF-8); default: tapegrad's own sources and docs.
     #[arg(long)]
@@ -126,7 +126,9 @@ pub(crate) fn run(args: &Args) -> Result<Summary, Box<dyn std::error::Error>> {
         None => (0, History::default()),
     };
     let val = val_windows(&corpus.val, 32, args.seq_len);
-    let say = |pb: &ProgressBar, s: String| if args.quiet { eprintln!("{s}") } else { pb.println(s) };
+    // A hidden bar (--quiet, or stderr not a terminal: CI logs, pipes) would swallow
+    // `println`, so the evaluations and samples go to stderr directly then.
+    let say = |pb: &ProgressBar, s: String| if pb.is_hidden() { eprintln!("{s}") } else { pb.println(s) };
     let pb = ProgressBar::with_draw_target(
         Some(args.steps as u64),
         if args.quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
