@@ -6,8 +6,8 @@ use crate::{Result, Scalar, Tensor};
 
 impl<T: Scalar> Tensor<T> {
     /// Applies `f` elementwise to `self` and `other` broadcast together.
-    /// The building block of every binary op; fast paths for equal shapes
-    /// and a scalar operand.
+    /// The building block of every binary op; fast paths for equal shapes,
+    /// a scalar operand, and an operand repeated along leading axes.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -34,6 +34,19 @@ impl<T: Scalar> Tensor<T> {
         if self.numel() == 1 && out.as_slice() == other.shape() {
             let x = a[0];
             return Ok(Tensor::from_parts(b.iter().map(|&y| f(x, y)).collect(), out));
+        }
+        // One operand repeated along leading axes (a bias added to every row):
+        // whole rows against the short operand, a loop the compiler vectorizes.
+        let (ra, rb) = (row_len(self.shape(), &out), row_len(other.shape(), &out));
+        if out.as_slice() == self.shape() && rb == b.len() && rb > 1 {
+            let mut d = Vec::with_capacity(a.len());
+            a.chunks_exact(rb).for_each(|row| d.extend(row.iter().zip(b).map(|(&x, &y)| f(x, y))));
+            return Ok(Tensor::from_parts(d, out));
+        }
+        if out.as_slice() == other.shape() && ra == a.len() && ra > 1 {
+            let mut d = Vec::with_capacity(b.len());
+            b.chunks_exact(ra).for_each(|row| d.extend(a.iter().zip(row).map(|(&x, &y)| f(x, y))));
+            return Ok(Tensor::from_parts(d, out));
         }
         let sa = broadcast_strides(self.shape(), &out);
         let sb = broadcast_strides(other.shape(), &out);
@@ -207,5 +220,17 @@ fn indicator<T: Scalar>(b: bool) -> T {
         T::one()
     } else {
         T::zero()
+    }
+}
+
+/// If an operand of `shape` broadcast to `out` is one contiguous row
+/// repeated along leading axes (its shape, leading 1s dropped, ends
+/// `out`), the row's length; otherwise 0.
+fn row_len(shape: &[usize], out: &[usize]) -> usize {
+    let kept = &shape[shape.iter().take_while(|&&d| d == 1).count()..];
+    if out.ends_with(kept) {
+        kept.iter().product()
+    } else {
+        0
     }
 }

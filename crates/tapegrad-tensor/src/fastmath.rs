@@ -24,11 +24,14 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     let r = (xc - n * LN2_HI) - n * LN2_LO;
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r * (1.0 / 5040.0)))))));
     // 2ⁿ in two halves so n = 128 does not overflow the exponent field.
-    let half = n * 0.5;
-    let n1 = (half + MAGIC) - MAGIC;
-    let n2 = n - n1;
-    let s1 = f32::from_bits(((n1 as i32 + 127) as u32) << 23);
-    let s2 = f32::from_bits(((n2 as i32 + 127) as u32) << 23);
+    // An integer-valued m with |m| ≤ 64 sits in the low mantissa bits of
+    // MAGIC + m, so its biased exponent is plain integer arithmetic on those
+    // bits (no float-to-int conversion, whose saturating `as` defeats
+    // vectorization).
+    let pow2 = |t: f32| f32::from_bits(t.to_bits().wrapping_sub(MAGIC.to_bits()).wrapping_add(127) << 23);
+    let t1 = n * 0.5 + MAGIC;
+    let n2 = n - (t1 - MAGIC);
+    let (s1, s2) = (pow2(t1), pow2(n2 + MAGIC));
     let v = p * s1 * s2;
     if x < EXP_LO {
         0.0

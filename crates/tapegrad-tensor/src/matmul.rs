@@ -3,16 +3,18 @@
 //! Transposed operands are read through strides, never copied, so the
 //! backward rules `dA = G·Bᵀ` and `dB = Aᵀ·G` cost one GEMM each.
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::or_panic;
 use crate::layout::Shape;
 use crate::{Result, Scalar, Tensor, TensorError};
 
-/// One strided GEMM call, `C = A·B + beta·C`, with `A` m×k, `B` k×n and `C`
-/// m×n; row and column strides are in elements. Internal plumbing between
-/// [`Tensor::matmul`] and the GEMM crate, public only because [`Scalar`]
-/// names it.
+/// One strided GEMM call, `C = A·B`, with `A` m×k, `B` k×n and `C` m×n
+/// (row-major, contiguous, written without being read, so it may start
+/// uninitialised); row and column strides are in elements. Internal
+/// plumbing between [`Tensor::matmul`] and the GEMM crate, public only
+/// because [`Scalar`] names it.
 #[doc(hidden)]
 pub struct Gemm<'a, T> {
     /// Rows of A and C.
@@ -33,10 +35,8 @@ pub struct Gemm<'a, T> {
     pub rsb: usize,
     /// Column stride of B.
     pub csb: usize,
-    /// C's elements, row-major, contiguous.
-    pub c: &'a mut [T],
-    /// Multiplier of the old C.
-    pub beta: T,
+    /// C's elements, row-major, contiguous; every one is written.
+    pub c: &'a mut [MaybeUninit<T>],
 }
 
 impl<T> Gemm<'_, T> {
@@ -48,6 +48,28 @@ impl<T> Gemm<'_, T> {
             && self.m * self.n <= self.c.len()
     }
 }
+
+/// A rectangle of one GEMM for one thread: raw pointers to its first
+/// elements of A, B and C, and C's row stride. Built only by [`dispatch`]
+/// from a bounds-checked [`Gemm`], as disjoint rectangles of C.
+struct Part<T> {
+    m: usize,
+    k: usize,
+    n: usize,
+    a: *const T,
+    rsa: usize,
+    csa: usize,
+    b: *const T,
+    rsb: usize,
+    csb: usize,
+    c: *mut T,
+    rsc: usize,
+}
+
+// SAFETY: a part only reads A and B (shared, `Sync` data) and writes its
+// own rectangle of C, disjoint from every other part's; the scope that
+// runs the parts outlives none of the borrows they were made from.
+unsafe impl<T: Sync> Send for Part<T> {}
 
 /// Threads used by large matrix products (default: the machine's
 /// available parallelism). Small products always run on the calling
@@ -85,34 +107,54 @@ pub fn num_threads() -> usize {
     }
 }
 
-/// Runs `kernel` on `g`, splitting the rows of A and C between threads when
-/// the product is large enough to pay for it. Each part is an independent
-/// GEMM of the crate, so results are bit-identical to the unsplit call.
-fn dispatch<T: Copy + Send + Sync>(g: Gemm<'_, T>, kernel: fn(Gemm<'_, T>)) {
-    let threads = num_threads().min(g.m / 16).max(1);
-    if threads == 1 || g.m * g.n * g.k < PARALLEL_MIN_MACS {
-        return kernel(g);
+/// Runs `kernel` on `g`, splitting C between threads when the product is
+/// large enough to pay for it: into bands of rows when C is taller than
+/// wide, else into bands of columns, so that each thread packs only its
+/// share of the larger operand (for a recurrent step, C is a batch of rows
+/// times a wide weight, and splitting rows would make every thread pack
+/// the whole weight). Each part is an independent GEMM of the crate over
+/// the same inner dimension, so results are bit-identical to the unsplit
+/// call.
+///
+/// # Panics
+/// If the slices of `g` are too short for its sizes (an internal bug).
+fn dispatch<T: Copy + Send + Sync>(g: Gemm<'_, T>, kernel: unsafe fn(&Part<T>)) {
+    assert!(g.in_bounds(), "gemm: operand slices too short for {}x{}x{}", g.m, g.k, g.n);
+    let Gemm { m, k, n, a, rsa, csa, b, rsb, csb, c } = g;
+    let whole = Part { m, k, n, a: a.as_ptr(), rsa, csa, b: b.as_ptr(), rsb, csb, c: c.as_mut_ptr().cast::<T>(), rsc: n };
+    let by_rows = m >= n;
+    let (long, quantum) = if by_rows { (m, 8) } else { (n, 16) };
+    let threads = num_threads().min(long / quantum).max(1);
+    if threads == 1 || m * n * k < PARALLEL_MIN_MACS {
+        // SAFETY: `in_bounds` checked every element the kernel touches lies
+        // in the slices; `c` is exclusively borrowed for the call.
+        return unsafe { kernel(&whole) };
     }
-    let rows = g.m.div_ceil(threads).next_multiple_of(8);
-    let Gemm { m, k, n, a, rsa, csa, b, rsb, csb, c, beta } = g;
+    let band = long.div_ceil(threads).next_multiple_of(quantum);
+    let mut parts: Vec<Part<T>> = (0..long)
+        .step_by(band)
+        .map(|start| {
+            let len = band.min(long - start);
+            // SAFETY (of the offsets): `start < m` (rows) or `start < n`
+            // (columns), so each offset stays inside the checked slices.
+            unsafe {
+                if by_rows {
+                    Part { m: len, a: whole.a.add(start * rsa), c: whole.c.add(start * n), ..whole }
+                } else {
+                    Part { n: len, b: whole.b.add(start * csb), c: whole.c.add(start), ..whole }
+                }
+            }
+        })
+        .collect();
     std::thread::scope(|scope| {
-        let mut rest = c;
-        let mut row = 0;
-        let mut parts = Vec::new();
-        while row < m {
-            let take = rows.min(m - row);
-            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(take * n);
-            rest = tail;
-            parts.push(Gemm { m: take, k, n, a: &a[row * rsa..], rsa, csa, b, rsb, csb, c: mine, beta });
-            row += take;
-        }
-        let last = parts.pop();
+        let last = parts.pop().expect("at least one part");
         for part in parts {
-            scope.spawn(move || kernel(part));
+            // SAFETY: parts are disjoint rectangles of the checked C, and
+            // their reads lie inside the checked A and B.
+            scope.spawn(move || unsafe { kernel(&part) });
         }
-        if let Some(part) = last {
-            kernel(part);
-        }
+        // SAFETY: as above.
+        unsafe { kernel(&last) }
     });
 }
 
@@ -124,48 +166,50 @@ pub(crate) fn gemm_f64(g: Gemm<'_, f64>) {
     dispatch(g, dgemm)
 }
 
-fn sgemm(g: Gemm<'_, f32>) {
-    assert!(g.in_bounds(), "gemm: operand slices too short for {}x{}x{}", g.m, g.k, g.n);
-    // SAFETY: `in_bounds` checked that every element the kernel reads or
-    // writes lies inside the slices; `c` is exclusively borrowed.
+/// # Safety
+/// Every element of the rectangle `p` describes must lie in live
+/// allocations, C's exclusively owned by the caller.
+unsafe fn sgemm(p: &Part<f32>) {
+    // SAFETY: the caller's contract; β = 0, so C is written, never read.
     unsafe {
         matrixmultiply::sgemm(
-            g.m,
-            g.k,
-            g.n,
+            p.m,
+            p.k,
+            p.n,
             1.0,
-            g.a.as_ptr(),
-            g.rsa as isize,
-            g.csa as isize,
-            g.b.as_ptr(),
-            g.rsb as isize,
-            g.csb as isize,
-            g.beta,
-            g.c.as_mut_ptr(),
-            g.n as isize,
+            p.a,
+            p.rsa as isize,
+            p.csa as isize,
+            p.b,
+            p.rsb as isize,
+            p.csb as isize,
+            0.0,
+            p.c,
+            p.rsc as isize,
             1,
         )
     }
 }
 
-fn dgemm(g: Gemm<'_, f64>) {
-    assert!(g.in_bounds(), "gemm: operand slices too short for {}x{}x{}", g.m, g.k, g.n);
+/// # Safety
+/// As [`sgemm`].
+unsafe fn dgemm(p: &Part<f64>) {
     // SAFETY: as in `sgemm`.
     unsafe {
         matrixmultiply::dgemm(
-            g.m,
-            g.k,
-            g.n,
+            p.m,
+            p.k,
+            p.n,
             1.0,
-            g.a.as_ptr(),
-            g.rsa as isize,
-            g.csa as isize,
-            g.b.as_ptr(),
-            g.rsb as isize,
-            g.csb as isize,
-            g.beta,
-            g.c.as_mut_ptr(),
-            g.n as isize,
+            p.a,
+            p.rsa as isize,
+            p.csa as isize,
+            p.b,
+            p.rsb as isize,
+            p.csb as isize,
+            0.0,
+            p.c,
+            p.rsc as isize,
             1,
         )
     }
@@ -259,58 +303,33 @@ impl<T: Scalar> Tensor<T> {
             out.push(bs);
         }
         out.extend_from_slice(&[m, n]);
-        let mut c = vec![T::zero(); out.iter().product()];
+        let len: usize = out.iter().product();
         if m * n == 0 || k == 0 {
-            return Ok(Tensor::from_parts(c, out));
+            return Ok(Tensor::from_parts(vec![T::zero(); len], out));
         }
+        // The GEMM writes every element of C without reading it (β = 0), so
+        // C starts uninitialised: no pass to zero it first.
+        let mut c: Vec<T> = Vec::with_capacity(len);
+        let spare = &mut c.spare_capacity_mut()[..len];
         match batch {
             // Fold the batch into the rows: one large GEMM is faster than many.
-            Some(bs) if a.batch.is_some() && b.batch.is_none() && !trans_a => T::gemm(Gemm {
-                m: bs * m,
-                k,
-                n,
-                a: self.data(),
-                rsa: a.rs,
-                csa: a.cs,
-                b: other.data(),
-                rsb: b.rs,
-                csb: b.cs,
-                c: &mut c,
-                beta: T::zero(),
-            }),
-            Some(bs) => {
-                for (i, ci) in c.chunks_mut(m * n).enumerate().take(bs) {
+            Some(bs) if a.batch.is_some() && b.batch.is_none() && !trans_a => {
+                T::gemm(Gemm { m: bs * m, k, n, a: self.data(), rsa: a.rs, csa: a.cs, b: other.data(), rsb: b.rs, csb: b.cs, c: spare })
+            }
+            Some(_) => {
+                for (i, ci) in spare.chunks_mut(m * n).enumerate() {
                     let ao = if a.batch.is_some() { i * a.batch_stride } else { 0 };
                     let bo = if b.batch.is_some() { i * b.batch_stride } else { 0 };
-                    T::gemm(Gemm {
-                        m,
-                        k,
-                        n,
-                        a: &self.data()[ao..],
-                        rsa: a.rs,
-                        csa: a.cs,
-                        b: &other.data()[bo..],
-                        rsb: b.rs,
-                        csb: b.cs,
-                        c: ci,
-                        beta: T::zero(),
-                    });
+                    let (a_data, b_data) = (&self.data()[ao..], &other.data()[bo..]);
+                    T::gemm(Gemm { m, k, n, a: a_data, rsa: a.rs, csa: a.cs, b: b_data, rsb: b.rs, csb: b.cs, c: ci });
                 }
             }
-            None => T::gemm(Gemm {
-                m,
-                k,
-                n,
-                a: self.data(),
-                rsa: a.rs,
-                csa: a.cs,
-                b: other.data(),
-                rsb: b.rs,
-                csb: b.cs,
-                c: &mut c,
-                beta: T::zero(),
-            }),
+            None => T::gemm(Gemm { m, k, n, a: self.data(), rsa: a.rs, csa: a.cs, b: other.data(), rsb: b.rs, csb: b.cs, c: spare }),
         }
+        // SAFETY: the products above wrote all `len` elements: the folded
+        // GEMM and the unbatched one cover `len` = (bs·)m·n elements, and
+        // the batched loop one m·n chunk per batch entry.
+        unsafe { c.set_len(len) };
         Ok(Tensor::from_parts(c, out))
     }
 

@@ -26,7 +26,7 @@ pub trait Scalar: Float + FromPrimitive + Debug + Display + Default + Send + Syn
     /// Converts to `f64` (exact for both implementors).
     fn to_f64_lossless(self) -> f64;
 
-    /// `C = A·B + beta·C` for strided matrices; see [`crate::Gemm`].
+    /// `C = A·B` for strided matrices; see [`crate::Gemm`].
     #[doc(hidden)]
     fn gemm(g: crate::matmul::Gemm<'_, Self>);
 

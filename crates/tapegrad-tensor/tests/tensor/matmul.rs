@@ -140,3 +140,27 @@ fn literal_products() {
     let batched = Tensor::stack(&[&a, &a.scale(2.0)], 0).matmul(&b);
     assert_eq!(batched.data(), &[58.0, 64.0, 139.0, 154.0, 116.0, 128.0, 278.0, 308.0]);
 }
+
+/// Products big enough to be split between threads, tall (split by rows)
+/// and wide (split by columns, the shape of a recurrent step's product
+/// with a weight): the same bits as on one thread, and sampled entries
+/// equal to their dot products.
+#[test]
+fn threaded_products_split_by_rows_or_columns_equal_the_single_threaded_one() {
+    for (m, k, n, tb) in [(1100, 128, 130, false), (64, 512, 1024, true), (40, 300, 1500, false)] {
+        assert!(m * k * n >= 1 << 24, "large enough to be split");
+        let a = rand(&[m, k], 7).cast::<f32>();
+        let b = rand(&dims(k, n, tb), 8).cast::<f32>();
+        tapegrad_tensor::set_num_threads(1);
+        let one = a.matmul_t(&b, false, tb);
+        tapegrad_tensor::set_num_threads(2);
+        let two = a.matmul_t(&b, false, tb);
+        assert_eq!(one.data(), two.data(), "{m}x{k}x{n}: splitting changed the result");
+        let (ad, bd) = (a.data(), b.data());
+        for (i, j) in [(0, 0), (m - 1, n - 1), (m / 2, n / 3), (m / 3, n - 1), (m - 1, 0)] {
+            let want: f64 = (0..k).map(|p| ad[i * k + p] as f64 * bd[if tb { j * k + p } else { p * n + j }] as f64).sum();
+            let got = two.data()[i * n + j] as f64;
+            assert!((got - want).abs() <= k as f64 * f32::EPSILON as f64 * (1.0 + want.abs()), "{m}x{k}x{n} [{i},{j}]: {got} vs {want}");
+        }
+    }
+}
