@@ -16,3 +16,5 @@ for cell in lstm gru custom_lstm; do
     fi
   done
 done
+# The 1024x1024 f32 matrix product (the reference script times torch.mm alike).
+$B --gemm 1024 --threads "$THREADS"

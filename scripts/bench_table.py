@@ -4,6 +4,9 @@ scripts/bench_reference.py (PyTorch, JAX) into the markdown tables of
 BENCHMARKS.md:
 
     python3 scripts/bench_table.py tapegrad.jsonl reference.jsonl
+
+Lines of the 1024x1024 matrix-product benchmark (`"gemm"` instead of
+`"cell"`) go into a separate line after the table.
 """
 import json
 import sys
@@ -17,6 +20,8 @@ def load(path):
 
 def main(ours_path, ref_path):
     rows = load(ours_path) + load(ref_path)
+    gemm = {r["framework"]: r for r in rows if "gemm" in r}
+    rows = [r for r in rows if "cell" in r]
     key = lambda r: (r.get("config"), r["cell"], r["bidirectional"])
     by = {}
     for r in rows:
@@ -38,6 +43,9 @@ def main(ours_path, ref_path):
                 ratio = lambda a, b: f"{a / b:.2f}" if b else "—"
                 best = min(v for v in [p, j] if v is not None) if (p or j) else None
                 print(f"| {shape} | {name} | {fmt(t)} | {fmt(p)} | {fmt(j)} | {ratio(t, p)} | {ratio(t, j)} | {ratio(t, best)} |")
+    if "tapegrad" in gemm and "pytorch" in gemm:
+        t, p = gemm["tapegrad"], gemm["pytorch"]
+        print(f"\n1024x1024 f32 product: tapegrad {t['gflops']:.1f} GFLOP/s, torch.mm {p['gflops']:.1f} GFLOP/s (ratio of times {t['median_ms'] / p['median_ms']:.2f})")
 
 
 if __name__ == "__main__":
