@@ -259,7 +259,24 @@ pub(crate) fn sweep<'t, T: Scalar>(
     if needed[output as usize] {
         grads[output as usize] = Some(seed);
     }
+    // Gradients of a matrix operand (a weight shared by every step) kept
+    // as factor pairs until all its users have been swept; see `Deferred`.
+    let mut deferred: HashMap<usize, Deferred<T>> = HashMap::new();
     for i in (lowest..n).rev() {
+        if let Some(d) = deferred.remove(&i) {
+            let first_user = d.first_user;
+            let gp = d.product();
+            if tape.anomaly.get() && !gp.all_finite() {
+                let inner = tape.inner.borrow();
+                return Err(AutodiffError::NonFinite {
+                    op: "matmul".to_string(),
+                    phase: "backward",
+                    shape: Shape::from_slice(gp.shape()),
+                    location: inner.nodes[first_user].location.to_string(),
+                });
+            }
+            accumulate(&mut grads[i], Val::Tensor(gp));
+        }
         let Some(g) = grads[i].take() else { continue };
         if want[i] {
             found.insert(i, g.clone());
@@ -308,6 +325,22 @@ pub(crate) fn sweep<'t, T: Scalar>(
                 Val::Tensor(inner.nodes[i].value.clone()),
             )
         };
+        let mut wants = wants;
+        // First order, `C = A·op(B)` with 2-D A and B: B's gradient is a sum
+        // of products `Xᵀ·Y` over its users (every step of a sequence), kept
+        // as pairs and multiplied once when B is reached.
+        if let (false, Op::MatMul { trans_a: false, trans_b }, [Val::Tensor(a), Val::Tensor(_)], Val::Tensor(gt)) =
+            (create_graph, &op, &inputs[..], &g)
+        {
+            if wants[1] && a.ndim() == 2 && inputs[1].shape().len() == 2 {
+                let pair = if *trans_b { (gt.clone(), a.clone()) } else { (a.clone(), gt.clone()) };
+                deferred.entry(parents[1] as usize).or_insert_with(|| Deferred::new(i)).push(pair);
+                wants[1] = false;
+                if !wants[0] {
+                    continue;
+                }
+            }
+        }
         let pg = rule(&op, &inputs, &out, &g, &wants)?;
         if pg.len() != parents.len() {
             return Err(AutodiffError::Custom {
@@ -325,20 +358,86 @@ pub(crate) fn sweep<'t, T: Scalar>(
             if tape.anomaly.get() && !gp.value().all_finite() {
                 return Err(AutodiffError::NonFinite { op: op.name(), phase: "backward", shape: pshape, location: loc.to_string() });
             }
-            let slot = &mut grads[p as usize];
-            *slot = Some(match (slot.take(), gp) {
-                (None, gp) => gp,
-                // First-order sweep: add in place (copy-on-write keeps any
-                // tensor shared with another node intact).
-                (Some(Val::Tensor(mut acc)), Val::Tensor(gt)) if acc.shape() == gt.shape() => {
-                    acc.data_mut().iter_mut().zip(gt.data()).for_each(|(a, &b)| *a = *a + b);
-                    Val::Tensor(acc)
-                }
-                (Some(acc), gp) => acc.add(&gp),
-            });
+            accumulate(&mut grads[p as usize], gp);
         }
     }
     Ok(wanted.iter().map(|&w| found.get(&(w as usize)).cloned()).collect())
+}
+
+/// Adds `gp` into a gradient slot.
+fn accumulate<'t, T: Scalar>(slot: &mut Option<Val<'t, T>>, gp: Val<'t, T>) {
+    *slot = Some(match (slot.take(), gp) {
+        (None, gp) => gp,
+        // First-order sweep: add in place (copy-on-write keeps any tensor
+        // shared with another node intact).
+        (Some(Val::Tensor(mut acc)), Val::Tensor(gt)) if acc.shape() == gt.shape() => {
+            acc.data_mut().iter_mut().zip(gt.data()).for_each(|(a, &b)| *a = *a + b);
+            Val::Tensor(acc)
+        }
+        (Some(acc), gp) => acc.add(&gp),
+    });
+}
+
+/// The pending gradient of a matrix `B` used as the right operand of
+/// several products `Cₜ = Aₜ·op(B)`: the sum of `Xₜᵀ·Yₜ` over its users
+/// (`Gₜᵀ·Aₜ` for `Aₜ·Bᵀ`, `Aₜᵀ·Gₜ` for `Aₜ·B`). Stacking pairs by rows makes
+/// a sum of them one product, `[X₁;…;Xₖ]ᵀ·[Y₁;…;Yₖ]`: for a recurrent weight,
+/// one large GEMM (threaded, the operands packed once) instead of one small
+/// GEMM per time step whose inner dimension is only the batch size. Pairs
+/// are multiplied out in groups of about [`Deferred::ROWS`] rows, which
+/// bounds the memory they hold.
+struct Deferred<T: Scalar> {
+    pairs: Vec<(Tensor<T>, Tensor<T>)>,
+    rows: usize,
+    sum: Option<Tensor<T>>,
+    /// The node of the last user in tape order (the first swept), for anomaly reports.
+    first_user: usize,
+}
+
+impl<T: Scalar> Deferred<T> {
+    /// Stacked rows at which a group is multiplied out: enough for the GEMM
+    /// to run near its large-product rate.
+    const ROWS: usize = 512;
+
+    fn new(first_user: usize) -> Self {
+        Deferred { pairs: Vec::new(), rows: 0, sum: None, first_user }
+    }
+
+    fn push(&mut self, pair: (Tensor<T>, Tensor<T>)) {
+        self.rows += pair.0.shape()[0];
+        self.pairs.push(pair);
+        if self.rows >= Self::ROWS {
+            self.multiply_out();
+        }
+    }
+
+    /// Adds the pending group's `Σ Xᵀ·Y` into the running sum.
+    fn multiply_out(&mut self) {
+        let part = match &self.pairs[..] {
+            [] => return,
+            [(x, y)] => x.matmul_t(y, true, false),
+            pairs => {
+                let xs: Vec<&Tensor<T>> = pairs.iter().map(|p| &p.0).collect();
+                let ys: Vec<&Tensor<T>> = pairs.iter().map(|p| &p.1).collect();
+                Tensor::concat(&xs, 0).matmul_t(&Tensor::concat(&ys, 0), true, false)
+            }
+        };
+        self.pairs.clear();
+        self.rows = 0;
+        self.sum = Some(match self.sum.take() {
+            None => part,
+            Some(mut acc) => {
+                acc.data_mut().iter_mut().zip(part.data()).for_each(|(a, &b)| *a = *a + b);
+                acc
+            }
+        });
+    }
+
+    /// `Σₜ Xₜᵀ·Yₜ` over every pair pushed.
+    fn product(mut self) -> Tensor<T> {
+        self.multiply_out();
+        self.sum.expect("a deferred gradient has at least one pair")
+    }
 }
 
 /// Sums a gradient back to the shape of the operand it belongs to (the one

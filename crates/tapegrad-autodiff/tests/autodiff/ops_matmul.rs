@@ -44,3 +44,51 @@ fn shared_weight_jacobian() {
     assert!(r.passed(), "{r}");
     assert!(r.inputs[1].worst.as_ref().unwrap().output_index.is_some());
 }
+
+/// A weight shared by many products of different row counts (a recurrent
+/// weight over a ragged batch): the sweep multiplies its per-use gradients
+/// out in stacked groups, which must equal the sum of the per-use products
+/// `Gₜᵀ·Aₜ` (for `A·Wᵀ`) and `Aₜᵀ·Gₜ` (for `A·W`), computed here one by one,
+/// and pass the finite-difference check.
+#[test]
+fn shared_weight_over_many_products_gets_the_sum_of_every_use() {
+    use tapegrad_autodiff::Tape;
+    let rows: Vec<usize> = (0..40).map(|t| 1 + (t * 7) % 23).collect(); // 460+ rows: several groups
+    let xs: Vec<Tensor<f64>> = rows.iter().enumerate().map(|(t, &r)| rand(&[r, 5], 100 + t as u64)).collect();
+    for tb in [false, true] {
+        let w0 = rand(&dims(5, 3, tb), 7);
+        let tape = Tape::<f64>::new();
+        let w = tape.leaf(w0.clone());
+        let mut loss = tape.constant(Tensor::scalar(0.0));
+        for (t, x) in xs.iter().enumerate() {
+            let y = tape.constant(x.clone()).matmul_t(w, false, tb);
+            loss = loss + (y * y).sum_all().scale(1.0 + t as f64 / 10.0);
+        }
+        let got = tape.backward(loss).unwrap().get(w).unwrap().clone();
+        // One by one: dL/dY = 2·c·Y, and each use adds its own product.
+        let mut want = Tensor::<f64>::zeros(w0.shape());
+        for (t, x) in xs.iter().enumerate() {
+            let g = x.matmul_t(&w0, false, tb).scale(2.0 * (1.0 + t as f64 / 10.0));
+            let part = if tb { g.matmul_t(x, true, false) } else { x.matmul_t(&g, true, false) };
+            want = &want + &part;
+        }
+        for (a, b) in got.data().iter().zip(want.data()) {
+            assert!((a - b).abs() <= 1e-11 * (1.0 + b.abs()), "tb {tb}: {a} vs {b}");
+        }
+    }
+    // And against finite differences, through a few uses of different sizes.
+    let few: Vec<Tensor<f64>> = xs[..4].to_vec();
+    let r = tapegrad_autodiff::gradcheck(
+        move |tape, v| {
+            let mut loss = tape.constant(Tensor::scalar(0.0));
+            for x in &few {
+                loss = loss + tape.constant(x.clone()).matmul_t(v[0], false, true).tanh().sum_all();
+            }
+            Ok(loss)
+        },
+        &[rand(&[3, 5], 9)],
+        &GradcheckOptions::default(),
+    )
+    .unwrap();
+    assert!(r.passed(), "{r}");
+}

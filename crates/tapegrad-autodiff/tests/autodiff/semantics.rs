@@ -104,3 +104,19 @@ fn anomaly_mode_names_the_first_non_finite_op() {
     let e = tape.backward(z.sqrt().sum_all()).unwrap_err();
     assert!(matches!(&e, AutodiffError::NonFinite { op, phase: "backward", .. } if op == "sqrt"), "{e}");
 }
+
+/// A shared weight's gradient is multiplied out late (in stacked groups);
+/// an infinity there is still reported, naming the product and its site.
+#[test]
+fn anomaly_mode_reports_a_non_finite_shared_weight_gradient() {
+    let tape = Tape::<f64>::new();
+    tape.set_anomaly_detection(true);
+    let w = tape.leaf(Tensor::from_vec(vec![1e-300, 1e-300], &[1, 2]));
+    let x = tape.constant(Tensor::from_vec(vec![1e308, 1e308], &[2, 1]));
+    let y = x.matmul(w); // 1e8 everywhere: finite; but dW = xᵀ·1 = 2e308 overflows
+    let e = tape.backward(y.sum_all()).unwrap_err();
+    assert!(
+        matches!(&e, AutodiffError::NonFinite { op, phase: "backward", location, .. } if op == "matmul" && location.contains("semantics.rs")),
+        "{e}"
+    );
+}
