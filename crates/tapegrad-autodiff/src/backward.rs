@@ -473,6 +473,7 @@ fn rule<'t, T: Scalar>(
         Op::MatMul { trans_a, trans_b } => crate::matmul::backward(*trans_a, *trans_b, &inputs[0], &inputs[1], g, wants),
         Op::Shape(s) => s.backward(inputs, g, wants),
         Op::Index(ix) => ix.backward(inputs, g, wants),
+        Op::Select(sel) => sel.backward(g, wants),
         Op::Custom(c) => c.backward(inputs, out, g)?.into_iter().collect(),
     })
 }

@@ -62,6 +62,7 @@ mod index;
 mod jacobian;
 mod matmul;
 mod reduce;
+mod select;
 mod shape;
 #[cfg(feature = "proptest")]
 pub mod strategies;

@@ -29,6 +29,7 @@ pub(crate) enum Op<T: Scalar> {
     },
     Shape(crate::shape::ShapeOp),
     Index(crate::index::IndexOp),
+    Select(crate::select::Select<T>),
     Custom(Arc<dyn CustomOp<T>>),
 }
 
@@ -43,6 +44,7 @@ impl<T: Scalar> Op<T> {
             Op::MatMul { .. } => "matmul".into(),
             Op::Shape(s) => s.name().into(),
             Op::Index(i) => i.name().into(),
+            Op::Select(s) => s.name().into(),
             Op::Custom(c) => c.name().to_string(),
         }
     }
