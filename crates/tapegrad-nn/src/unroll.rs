@@ -8,7 +8,7 @@
 //! at its own last step, and their outputs are zero afterwards.
 
 use smallvec::SmallVec;
-use tapegrad_autodiff::Var;
+use tapegrad_autodiff::{Tape, Var};
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
 use crate::{Binding, Cell, NnError, Result, State};
@@ -164,7 +164,10 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
         |xt: Var<'t, T>, st: &C::State<'t>| if projected.is_some() { cell.step_projected(bind, xt, st) } else { cell.step(bind, xt, st) };
     let mut outputs: Vec<Var<'t, T>> = Vec::with_capacity(steps);
     let mut states = Vec::with_capacity(steps);
-    let outer_step = tape.current_step();
+    // Restores the caller's step however the loop ends (an error returned
+    // by `?` from a cell included), so later ops are not filed under a
+    // step of this layer.
+    let _restore = RestoreStep(tape, tape.current_step());
     for t in 0..steps {
         tape.set_step(Some(t));
         let active = lens.iter().take_while(|&&n| n > t).count();
@@ -192,7 +195,7 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
         }
         states.push(state.clone());
     }
-    tape.set_step(outer_step);
+    drop(_restore);
     let mut output = Var::try_stack(&outputs, 0)?;
     let mut last = state;
     if let Some(inv) = &inverse {
@@ -245,4 +248,13 @@ pub fn lengths_from_mask<T: Scalar>(mask: &Tensor<T>) -> Result<Vec<usize>> {
         return Err(NnError::Lengths { op: OP, lengths, steps, batch, why: "a sequence of length zero" });
     }
     Ok(lengths)
+}
+
+/// Sets a tape's current step back to what it was when dropped.
+struct RestoreStep<'t, T: Scalar>(&'t Tape<T>, Option<usize>);
+
+impl<T: Scalar> Drop for RestoreStep<'_, T> {
+    fn drop(&mut self) {
+        self.0.set_step(self.1);
+    }
 }

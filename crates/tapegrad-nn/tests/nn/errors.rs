@@ -90,3 +90,50 @@ fn state_dicts_are_all_or_nothing() {
     extra.push(("weight_ih_l9".into(), Tensor::zeros(&[1])));
     assert!(load_state_dict(&mut l, &extra, "x").unwrap_err().to_string().contains("weight_ih_l9"));
 }
+
+/// A cell that fails at its third step (say, a user's shape bug that only
+/// shows up there).
+struct FailsAtStep2(tapegrad_nn::RnnCell<f64>);
+
+impl tapegrad_nn::Module<f64> for FailsAtStep2 {
+    fn params(&self) -> Vec<(String, &tapegrad_nn::Param<f64>)> {
+        self.0.params()
+    }
+    fn params_mut(&mut self) -> Vec<(String, &mut tapegrad_nn::Param<f64>)> {
+        self.0.params_mut()
+    }
+}
+
+impl tapegrad_nn::Cell<f64> for FailsAtStep2 {
+    type State<'t> = tapegrad_autodiff::Var<'t, f64>;
+    fn input_size(&self) -> usize {
+        self.0.input_size()
+    }
+    fn hidden_size(&self) -> usize {
+        self.0.hidden_size()
+    }
+    fn zero_state<'t>(&self, tape: &'t Tape<f64>, batch: usize) -> Self::State<'t> {
+        self.0.zero_state(tape, batch)
+    }
+    fn step<'t>(&self, b: &Binding<'t, f64>, x: Self::State<'t>, h: &Self::State<'t>) -> Result<Self::State<'t>, NnError> {
+        if b.tape().current_step() == Some(2) {
+            return Err(NnError::Config { op: "FailsAtStep2", message: "planted failure".into() });
+        }
+        self.0.step(b, x, h)
+    }
+}
+
+/// Regression: an error from a cell mid-sequence used to leave the tape's
+/// current step set to that step, so every op recorded afterwards (a loss,
+/// another layer) was filed under it in DOT exports and step queries.
+#[test]
+fn a_cell_error_mid_sequence_restores_the_tape_step() {
+    let layer = Rnn::build(2, 3, 1, false, |_| {
+        FailsAtStep2(tapegrad_nn::RnnCell::new(2, 3, tapegrad_nn::Activation::Tanh, &mut StdRng::seed_from_u64(0)))
+    });
+    let tape = Tape::<f64>::new();
+    tape.set_step(Some(7)); // the caller's own step
+    let e = layer.forward(&Binding::eval(&tape), tape.constant(Tensor::zeros(&[5, 1, 2])), None, None).unwrap_err();
+    assert!(e.to_string().contains("planted failure"), "{e}");
+    assert_eq!(tape.current_step(), Some(7));
+}
