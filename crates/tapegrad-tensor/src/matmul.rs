@@ -324,7 +324,12 @@ impl<T: Scalar> Tensor<T> {
                     T::gemm(Gemm { m, k, n, a: a_data, rsa: a.rs, csa: a.cs, b: b_data, rsb: b.rs, csb: b.cs, c: ci });
                 }
             }
-            None => T::gemm(Gemm { m, k, n, a: self.data(), rsa: a.rs, csa: a.cs, b: other.data(), rsb: b.rs, csb: b.cs, c: spare }),
+            // A 2-D right operand may be a weight used at every step: it may
+            // be multiplied from a cached packing (f32, small m).
+            None => T::gemm_reused(
+                Gemm { m, k, n, a: self.data(), rsa: a.rs, csa: a.cs, b: other.data(), rsb: b.rs, csb: b.cs, c: spare },
+                other.buffer(),
+            ),
         }
         // SAFETY: the products above wrote all `len` elements: the folded
         // GEMM and the unbatched one cover `len` = (bs·)m·n elements, and

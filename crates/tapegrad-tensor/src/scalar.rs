@@ -30,6 +30,11 @@ pub trait Scalar: Float + FromPrimitive + Debug + Display + Default + Send + Syn
     #[doc(hidden)]
     fn gemm(g: crate::matmul::Gemm<'_, Self>);
 
+    /// As [`Scalar::gemm`], for a right operand that is the whole buffer
+    /// `owner` and may be used again (f32: see the `packed` module).
+    #[doc(hidden)]
+    fn gemm_reused(g: crate::matmul::Gemm<'_, Self>, owner: &std::sync::Arc<Vec<Self>>);
+
     /// `eˣ` elementwise (vectorized kernel for f32, libm for f64).
     #[doc(hidden)]
     fn exp_slice(src: &[Self]) -> Vec<Self>;
@@ -58,6 +63,9 @@ impl Scalar for f32 {
     fn gemm(g: crate::matmul::Gemm<'_, Self>) {
         crate::matmul::gemm_f32(g)
     }
+    fn gemm_reused(g: crate::matmul::Gemm<'_, Self>, owner: &std::sync::Arc<Vec<Self>>) {
+        crate::packed::gemm_f32_reused(g, owner)
+    }
     fn exp_slice(src: &[Self]) -> Vec<Self> {
         src.iter().map(|&x| crate::fastmath::exp_f32(x)).collect()
     }
@@ -78,6 +86,9 @@ impl Scalar for f64 {
         self
     }
     fn gemm(g: crate::matmul::Gemm<'_, Self>) {
+        crate::matmul::gemm_f64(g)
+    }
+    fn gemm_reused(g: crate::matmul::Gemm<'_, Self>, _owner: &std::sync::Arc<Vec<Self>>) {
         crate::matmul::gemm_f64(g)
     }
     fn exp_slice(src: &[Self]) -> Vec<Self> {

@@ -220,6 +220,11 @@ impl<T: Scalar> Tensor<T> {
         Arc::try_unwrap(self.data).unwrap_or_else(|a| (*a).clone())
     }
 
+    /// The shared buffer itself (for the cache of packed GEMM operands).
+    pub(crate) fn buffer(&self) -> &Arc<Vec<T>> {
+        &self.data
+    }
+
     /// Whether two tensors share one buffer (a cheap clone or reshape).
     pub fn shares_buffer(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.data, &other.data)

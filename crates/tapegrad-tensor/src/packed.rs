@@ -1,0 +1,127 @@
+//! f32 products whose right operand comes back again and again: a
+//! recurrent weight `W`, used by `h·Wᵀ` at every step of the forward pass
+//! and by `G·W` at every step of the backward pass.
+//!
+//! A GEMM packs its operands into the kernel's panel layout first; with a
+//! batch of 8–64 rows against a 512×2048 weight, packing the weight costs
+//! as much as the arithmetic, and `matrixmultiply` does it on every call.
+//! Here such an operand is packed once (by `rten-gemm`, which can multiply
+//! by a prepacked right operand) and the packing is kept in a small
+//! per-thread cache until the weight changes.
+//!
+//! A cache entry is keyed by the operand's buffer (its `Arc` allocation)
+//! and layout, and holds a `Weak` to it. That is sound because a tensor's
+//! buffer is never written while shared: `Tensor::data_mut` goes through
+//! `Arc::make_mut`, which copies when other `Arc`s exist and, when only
+//! `Weak`s do, moves the buffer to a new allocation and leaves the `Weak`s
+//! dead. So while an entry's `Weak` is alive the allocation holds exactly
+//! the values that were packed, and no other buffer can take its address.
+//! Every eligible product (f32, 2-D, at most [`MAX_ROWS`] rows) takes this
+//! path, packing its operand on first use, so a product's rounding never
+//! depends on what was multiplied before; other products, and every f64
+//! one, go to `matrixmultiply`.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+
+use rten_gemm::{GemmExecutor, GemmInputA, GemmInputB, GemmUninitOptions, PackedBMatrix};
+use rten_tensor::NdTensorView;
+
+use crate::matmul::{gemm_f32, num_threads, Gemm};
+
+/// Products with more rows than this amortise packing by themselves.
+const MAX_ROWS: usize = 256;
+/// Right operands smaller than this (elements) are cheap to pack anyway.
+const MIN_ELEMENTS: usize = 4096;
+/// Cached operands per thread (a few layers, two layouts each).
+const CAPACITY: usize = 16;
+
+/// A packed right operand: its buffer, `(k, n, rsb, csb)`, and the packing.
+struct Entry {
+    owner: Weak<Vec<f32>>,
+    layout: (usize, usize, usize, usize),
+    packed: PackedBMatrix<f32>,
+}
+
+thread_local! {
+    static CACHE: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+}
+
+thread_local! {
+    /// The GEMM driver (it picks the kernel for this CPU; not `Sync`, so one
+    /// per thread, the pool's included). Packings from any of them agree.
+    static EXECUTOR: GemmExecutor<f32, f32, f32> = GemmExecutor::default();
+}
+
+thread_local! {
+    /// This thread's rayon pool of [`num_threads`] threads, the thread
+    /// itself being one of them (so a product runs here, with no hand-off,
+    /// and other workers join in when it splits), rebuilt if the number
+    /// changes. `None` if it cannot be built (this thread already belongs
+    /// to another pool): products then go to `matrixmultiply`.
+    static POOL: RefCell<Option<(usize, Option<rayon::ThreadPool>)>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` in this thread's pool; `None` if there is none.
+fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> Option<R> {
+    POOL.with(|slot| {
+        let threads = num_threads();
+        let mut slot = slot.borrow_mut();
+        if !matches!(&*slot, Some((n, _)) if *n == threads) {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).use_current_thread().build().ok();
+            *slot = Some((threads, pool));
+        }
+        let (_, pool) = slot.as_ref().expect("just set");
+        pool.as_ref().map(|p| p.install(f))
+    })
+}
+
+/// `C = A·B` for f32, where `owner` is the buffer `g.b` starts at: for an
+/// eligible product, from B's cached packing (made now if B is new);
+/// otherwise, or if `rten-gemm` declines, through `matrixmultiply`.
+pub(crate) fn gemm_f32_reused(g: Gemm<'_, f32>, owner: &Arc<Vec<f32>>) {
+    if g.m > MAX_ROWS || g.k * g.n < MIN_ELEMENTS || !std::ptr::eq(g.b.as_ptr(), owner.as_ptr()) {
+        return gemm_f32(g);
+    }
+    let layout = (g.k, g.n, g.rsb, g.csb);
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        cache.retain(|e| e.owner.strong_count() > 0);
+        let Ok(b) = NdTensorView::from_data_with_strides([g.k, g.n], g.b, [g.rsb, g.csb]) else {
+            drop(cache);
+            return gemm_f32(g);
+        };
+        let found = cache.iter().position(|e| std::ptr::eq(e.owner.as_ptr(), Arc::as_ptr(owner)) && e.layout == layout);
+        let i = found.unwrap_or_else(|| {
+            if cache.len() == CAPACITY {
+                cache.remove(0);
+            }
+            let packed = EXECUTOR.with(|ex| ex.prepack_b(b));
+            cache.push(Entry { owner: Arc::downgrade(owner), layout, packed });
+            cache.len() - 1
+        });
+        let packed = &cache[i].packed;
+        let Ok(a) = NdTensorView::from_data_with_strides([g.m, g.k], g.a, [g.rsa, g.csa]) else {
+            drop(cache);
+            return gemm_f32(g);
+        };
+        let done = {
+            let c = &mut g.c[..g.m * g.n];
+            in_pool(move || {
+                EXECUTOR
+                    .with(|ex| ex.gemm_uninit(c, GemmInputA::Unpacked(a), GemmInputB::Packed(packed), GemmUninitOptions::default()).is_ok())
+            })
+            .unwrap_or(false)
+        };
+        if !done {
+            drop(cache);
+            gemm_f32(g);
+        }
+    })
+}
+
+/// For tests: how many right operands this thread has packed and kept.
+#[doc(hidden)]
+pub fn packed_operands() -> usize {
+    CACHE.with(|c| c.borrow().iter().filter(|e| e.owner.strong_count() > 0).count())
+}
