@@ -35,7 +35,7 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value_t = CellKind::Lstm)]
     pub cell: CellKind,
     /// Hidden units per layer.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 256)]
     pub hidden: usize,
     /// Stacked layers.
     #[arg(long, default_value_t = 1)]
@@ -47,7 +47,7 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
     /// Training steps in total (a resumed run continues up to this).
-    #[arg(long, default_value_t = 4000)]
+    #[arg(long, default_value_t = 3000)]
     pub steps: usize,
     /// Adam learning rate.
     #[arg(long, default_value_t = 3e-3)]
