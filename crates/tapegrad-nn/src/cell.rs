@@ -67,8 +67,9 @@ pub trait Cell<T: Scalar>: Module<T> {
 
     /// Optional speed hook: the part of every step that depends only on its
     /// input, for all steps at once. `x` is `(T·B, input_size)`, time-major;
-    /// return `Some((T·B, G))` (typically `x·W_ihᵀ + b_ih`, one large GEMM
-    /// instead of `T` small ones) and implement
+    /// return `Some((T·B, G))` (typically `x·W_ihᵀ` plus every bias that
+    /// does not depend on the state: one large GEMM and one bias add
+    /// instead of `T` of each) and implement
     /// [`Cell::step_projected`]; layers then call that with each step's
     /// rows. The default, `None`, makes layers call [`Cell::step`].
     ///
@@ -99,6 +100,14 @@ pub trait Cell<T: Scalar>: Module<T> {
 pub fn uniform_init<T: Scalar, R: Rng + ?Sized>(shape: &[usize], hidden: usize, rng: &mut R) -> Tensor<T> {
     let k = T::from_f64_lossy(1.0 / (hidden.max(1) as f64).sqrt());
     Tensor::rand_uniform(shape, -k, k, rng)
+}
+
+/// The step-independent part of a PyTorch-style cell's pre-activation for
+/// rows `x`: `x·W_ihᵀ + (b_ih + b_hh)`. Both biases go here, added once for
+/// a whole sequence's projection, so a step only adds `h·W_hhᵀ` (the sum is
+/// the same; the bias gradients are summed over all steps by one reduction).
+pub(crate) fn project<'t, T: Scalar>(x: Var<'t, T>, w_ih: Var<'t, T>, b_ih: Var<'t, T>, b_hh: Var<'t, T>) -> Result<Var<'t, T>> {
+    Ok(x.try_matmul_t(w_ih, false, true)?.try_add(b_ih.try_add(b_hh)?)?)
 }
 
 /// `x·Wᵀ + b` with `W` stored `(out, in)` as PyTorch stores it (the

@@ -5,7 +5,7 @@ use smallvec::SmallVec;
 use tapegrad_autodiff::{Tape, Var};
 use tapegrad_tensor::{Scalar, Tensor};
 
-use crate::cell::{affine, uniform_init};
+use crate::cell::{project, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result, State};
 
 /// The LSTM state: hidden `h` and cell `c`, each `(B, H)`.
@@ -125,14 +125,15 @@ impl<T: Scalar> Cell<T> for LstmCell<T> {
         LstmState { h: z, c: z }
     }
     fn step<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>> {
-        let xp = affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?;
+        let xp = project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))?;
         self.step_projected(b, xp, s)
     }
     fn project_inputs<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Option<Var<'t, T>>> {
-        Ok(Some(affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?))
+        Ok(Some(project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))?))
     }
     fn step_projected<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>> {
-        let gates = xp.try_add(affine(s.h, b.param(&self.weight_hh), b.param(&self.bias_hh))?)?;
+        // Both biases are already in `xp` (see `cell::project`).
+        let gates = xp.try_add(s.h.try_matmul_t(b.param(&self.weight_hh), false, true)?)?;
         let g = gates.try_chunk(4, 1)?;
         let (i, f, gg, o) = (g[0].sigmoid(), g[1].sigmoid(), g[2].tanh(), g[3].sigmoid());
         let c = f.try_mul(s.c)?.try_add(i.try_mul(gg)?)?;

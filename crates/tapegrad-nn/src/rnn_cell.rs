@@ -4,7 +4,7 @@ use rand::Rng;
 use tapegrad_autodiff::{Tape, Var};
 use tapegrad_tensor::{Scalar, Tensor};
 
-use crate::cell::{affine, uniform_init};
+use crate::cell::{project, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result};
 
 /// The activation of an Elman cell.
@@ -92,14 +92,15 @@ impl<T: Scalar> Cell<T> for RnnCell<T> {
         tape.constant(Tensor::zeros(&[batch, self.hidden_size()]))
     }
     fn step<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
-        let xp = affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?;
+        let xp = project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))?;
         self.step_projected(b, xp, h)
     }
     fn project_inputs<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Option<Var<'t, T>>> {
-        Ok(Some(affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?))
+        Ok(Some(project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))?))
     }
     fn step_projected<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
-        let pre = xp.try_add(affine(*h, b.param(&self.weight_hh), b.param(&self.bias_hh))?)?;
+        // Both biases are already in `xp` (see `cell::project`).
+        let pre = xp.try_add(h.try_matmul_t(b.param(&self.weight_hh), false, true)?)?;
         Ok(match self.activation {
             Activation::Tanh => pre.tanh(),
             Activation::Relu => pre.relu(),
