@@ -301,8 +301,8 @@ impl<'t, T: Scalar> Val<'t, T> {
     pub(crate) fn fused_with_output(g: &Self, y: &Self, f: impl Fn(T) -> T, composed: impl FnOnce(&Self, &Self) -> Self) -> Self {
         match (g, y) {
             (Val::Tensor(gt), Val::Tensor(yt)) if gt.shape() == yt.shape() => {
-                let d = gt.data().iter().zip(yt.data()).map(|(&a, &b)| a * f(b)).collect();
-                Val::Tensor(Tensor::from_vec(d, gt.shape()))
+                // Same shapes (matched above): the zip cannot fail.
+                Val::Tensor(gt.try_zip_map("backward", yt, |a, b| a * f(b)).expect("same shapes"))
             }
             _ => composed(g, y),
         }

@@ -23,30 +23,25 @@ impl<T: Scalar> Tensor<T> {
     pub fn try_zip_map(&self, op: &'static str, other: &Self, f: impl Fn(T, T) -> T) -> Result<Self> {
         let (a, b) = (self.data(), other.data());
         if self.shape() == other.shape() {
-            let d = a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
-            return Ok(Tensor::from_parts(d, layout::shape(self.shape())));
+            return Ok(Tensor::from_parts(crate::simd::zip(a, b, f), layout::shape(self.shape())));
         }
         let out = broadcast_shapes(op, self.shape(), other.shape())?;
         if other.numel() == 1 && out.as_slice() == self.shape() {
             let y = b[0];
-            return Ok(Tensor::from_parts(a.iter().map(|&x| f(x, y)).collect(), out));
+            return Ok(Tensor::from_parts(crate::simd::map(a, |x| f(x, y)), out));
         }
         if self.numel() == 1 && out.as_slice() == other.shape() {
             let x = a[0];
-            return Ok(Tensor::from_parts(b.iter().map(|&y| f(x, y)).collect(), out));
+            return Ok(Tensor::from_parts(crate::simd::map(b, |y| f(x, y)), out));
         }
         // One operand repeated along leading axes (a bias added to every row):
         // whole rows against the short operand, a loop the compiler vectorizes.
         let (ra, rb) = (row_len(self.shape(), &out), row_len(other.shape(), &out));
         if out.as_slice() == self.shape() && rb == b.len() && rb > 1 {
-            let mut d = Vec::with_capacity(a.len());
-            a.chunks_exact(rb).for_each(|row| d.extend(row.iter().zip(b).map(|(&x, &y)| f(x, y))));
-            return Ok(Tensor::from_parts(d, out));
+            return Ok(Tensor::from_parts(crate::simd::zip_rows(a, b, false, f), out));
         }
         if out.as_slice() == other.shape() && ra == a.len() && ra > 1 {
-            let mut d = Vec::with_capacity(b.len());
-            b.chunks_exact(ra).for_each(|row| d.extend(a.iter().zip(row).map(|(&x, &y)| f(x, y))));
-            return Ok(Tensor::from_parts(d, out));
+            return Ok(Tensor::from_parts(crate::simd::zip_rows(b, a, true, f), out));
         }
         let sa = broadcast_strides(self.shape(), &out);
         let sb = broadcast_strides(other.shape(), &out);

@@ -44,6 +44,7 @@ mod packed;
 mod reduce;
 mod scalar;
 mod shape;
+mod simd;
 mod softmax;
 mod tensor;
 mod unary;

@@ -67,13 +67,13 @@ impl Scalar for f32 {
         crate::packed::gemm_f32_reused(g, owner)
     }
     fn exp_slice(src: &[Self]) -> Vec<Self> {
-        src.iter().map(|&x| crate::fastmath::exp_f32(x)).collect()
+        crate::simd::map(src, crate::fastmath::exp_f32)
     }
     fn sigmoid_slice(src: &[Self]) -> Vec<Self> {
-        src.iter().map(|&x| crate::fastmath::sigmoid_f32(x)).collect()
+        crate::simd::map(src, crate::fastmath::sigmoid_f32)
     }
     fn tanh_slice(src: &[Self]) -> Vec<Self> {
-        src.iter().map(|&x| crate::fastmath::tanh_f32(x)).collect()
+        crate::simd::map(src, crate::fastmath::tanh_f32)
     }
 }
 

@@ -288,7 +288,7 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!(t.map(|v| v * 2.0).data(), &[2.0, -4.0]);
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
-        Self::from_parts(self.data.iter().map(|&v| f(v)).collect(), self.shape.clone())
+        Self::from_parts(crate::simd::map(&self.data, f), self.shape.clone())
     }
 
     /// Converts every element to another float type.
