@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
+use crate::pieces::Pieces;
 use crate::shape::ShapeOp;
 use crate::tape::Op;
 use crate::{AutodiffError, Result, Tape, Val, Var};
@@ -262,6 +263,18 @@ pub(crate) fn sweep<'t, T: Scalar>(
     // Gradients of a matrix operand (a weight shared by every step) kept
     // as factor pairs until all its users have been swept; see `Deferred`.
     let mut deferred: HashMap<usize, Deferred<T>> = HashMap::new();
+    // Gradients of narrowed values, kept as pieces until whole; see `Pieces`.
+    let mut pieces: HashMap<usize, Pieces<T>> = HashMap::new();
+    let gather = |grads: &mut [Option<Val<'t, T>>], p: usize, parts: Pieces<T>| -> Result<()> {
+        let shape = Shape::from_slice(tape.inner.borrow().nodes[p].value.shape());
+        let acc = match grads[p].take() {
+            Some(Val::Tensor(t)) => Some(t),
+            Some(v) => Some(v.value()),
+            None => None,
+        };
+        grads[p] = Some(Val::Tensor(parts.into_gradient(&shape, acc)?));
+        Ok(())
+    };
     for i in (lowest..n).rev() {
         if let Some(d) = deferred.remove(&i) {
             let first_user = d.first_user;
@@ -277,6 +290,9 @@ pub(crate) fn sweep<'t, T: Scalar>(
             }
             accumulate(&mut grads[i], Val::Tensor(gp));
         }
+        if let Some(parts) = pieces.remove(&i) {
+            gather(&mut grads, i, parts)?;
+        }
         let Some(g) = grads[i].take() else { continue };
         if want[i] {
             found.insert(i, g.clone());
@@ -289,9 +305,9 @@ pub(crate) fn sweep<'t, T: Scalar>(
         if parents.is_empty() {
             continue;
         }
-        // A narrow's gradient is its input's gradient zero-padded; adding it
-        // into the input's accumulator in place gives the same sum without
-        // the padded copy, so T narrows of one sequence cost O(T), not O(T²).
+        // A narrow's gradient is its input's gradient zero-padded; it is
+        // kept as a piece of the input's gradient instead (see `Pieces`), so
+        // T narrows of one sequence cost O(T), not O(T²), and no zero fill.
         if let (false, Op::Shape(ShapeOp::Narrow { axis, start }), Val::Tensor(gt)) = (create_graph, &op, &g) {
             let p = parents[0] as usize;
             if needed[p] {
@@ -303,12 +319,18 @@ pub(crate) fn sweep<'t, T: Scalar>(
                         location: loc.to_string(),
                     });
                 }
-                let mut acc = match grads[p].take() {
-                    Some(Val::Tensor(t)) => t,
-                    _ => Tensor::zeros(tape.inner.borrow().nodes[p].value.shape()),
-                };
-                acc.try_narrow_add_assign(*axis, *start, gt)?;
-                grads[p] = Some(Val::Tensor(acc));
+                if pieces.get(&p).is_some_and(|parts| parts.axis() != *axis) {
+                    // Along another axis: the pieces so far are added up first.
+                    let parts = pieces.remove(&p).expect("just found");
+                    gather(&mut grads, p, parts)?;
+                }
+                let parts = pieces.entry(p).or_insert_with(|| Pieces::new(*axis));
+                parts.push(*start, gt.clone());
+                let numel = tape.inner.borrow().nodes[p].value.numel();
+                if parts.elements() >= numel {
+                    let parts = pieces.remove(&p).expect("just inserted");
+                    gather(&mut grads, p, parts)?;
+                }
             }
             continue;
         }

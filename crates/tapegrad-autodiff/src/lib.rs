@@ -61,6 +61,7 @@ mod gradcheck;
 mod index;
 mod jacobian;
 mod matmul;
+mod pieces;
 mod reduce;
 mod select;
 mod shape;

@@ -40,6 +40,35 @@ proptest! {
         }, &[x])?;
     }
 
+    /// Narrow gradients are gathered as pieces (concatenated when they tile
+    /// the input); this covers the other cases: pieces that overlap, leave
+    /// gaps, come along two axes, mixed with a plain use of the same input.
+    #[test]
+    fn narrow_gradients_that_overlap_leave_gaps_and_cross_axes(x in x(), a in 0usize..3, b in 0usize..3, cut in 0usize..4) {
+        let (a, b) = (a % x.ndim(), b % x.ndim());
+        let (na, nb) = (x.shape()[a], x.shape()[b]);
+        let cut = cut % na;
+        check(move |_, v| {
+            let tail = v[0].try_narrow(a, cut, na - cut)?.square().sum_all();
+            let head = v[0].try_narrow(a, 0, (cut + 1).min(na))?.exp().sum_all();
+            let across = v[0].try_narrow(b, nb - 1, 1)?.tanh().sum_all();
+            let plain = v[0].scale(0.5).sum_all();
+            tail.try_add(head)?.try_add(across)?.try_add(plain)
+        }, &[x.clone()])?;
+        // Contiguous from the start but short of the end: a gap to zero-fill.
+        let short = na.saturating_sub(1).max(1);
+        check(move |_, v| Ok(v[0].try_narrow(a, 0, short)?.exp()), &[x.clone()])?;
+        // Exactly tiling pieces, used in an order unlike their positions.
+        check(move |_, v| {
+            let parts = v[0].try_chunk(na, a)?;
+            let mut total = parts[na - 1].tanh().sum_all();
+            for p in parts.iter().take(na - 1) {
+                total = total.try_add(p.scale(3.0).sum_all())?;
+            }
+            Ok(total)
+        }, &[x])?;
+    }
+
     #[test]
     fn concat_and_stack_of_several_inputs(x in x(), axis in 0usize..3) {
         let axis = axis % x.ndim();
