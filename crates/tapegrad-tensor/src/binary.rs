@@ -46,7 +46,7 @@ impl<T: Scalar> Tensor<T> {
         let sa = broadcast_strides(self.shape(), &out);
         let sb = broadcast_strides(other.shape(), &out);
         let n: usize = out.iter().product();
-        let mut d = vec![T::zero(); n];
+        let mut d = crate::pool::filled(n, T::zero());
         layout::for_each_broadcast(&out, &sa, &sb, |o, ia, ib| d[o] = f(a[ia], b[ib]));
         Ok(Tensor::from_parts(d, out))
     }

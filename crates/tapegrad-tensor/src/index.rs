@@ -53,7 +53,7 @@ impl<T: Scalar> Tensor<T> {
         check_indices(OP, indices, axis, self.shape())?;
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
         let x = self.data();
-        let mut d = Vec::with_capacity(outer * indices.len() * inner);
+        let mut d = crate::pool::alloc(outer * indices.len() * inner);
         for o in 0..outer {
             for &i in indices {
                 let src = (o * n + i) * inner;

@@ -305,11 +305,11 @@ impl<T: Scalar> Tensor<T> {
         out.extend_from_slice(&[m, n]);
         let len: usize = out.iter().product();
         if m * n == 0 || k == 0 {
-            return Ok(Tensor::from_parts(vec![T::zero(); len], out));
+            return Ok(Tensor::from_parts(crate::pool::filled(len, T::zero()), out));
         }
         // The GEMM writes every element of C without reading it (β = 0), so
         // C starts uninitialised: no pass to zero it first.
-        let mut c: Vec<T> = Vec::with_capacity(len);
+        let mut c: Vec<T> = crate::pool::alloc(len);
         let spare = &mut c.spare_capacity_mut()[..len];
         match batch {
             // Fold the batch into the rows: one large GEMM is faster than many.

@@ -16,6 +16,9 @@
 //! `Weak`s do, moves the buffer to a new allocation and leaves the `Weak`s
 //! dead. So while an entry's `Weak` is alive the allocation holds exactly
 //! the values that were packed, and no other buffer can take its address.
+//! (When the last tensor goes, its vector may be recycled into another
+//! tensor by the buffer pool, but under a new `Arc` allocation, and the
+//! entry, its `Weak` now dead, is dropped before any lookup.)
 //! Every eligible product (f32, 2-D, at most [`MAX_ROWS`] rows) takes this
 //! path, packing its operand on first use, so a product's rounding never
 //! depends on what was multiplied before; other products, and every f64
@@ -28,6 +31,7 @@ use rten_gemm::{GemmExecutor, GemmInputA, GemmInputB, GemmUninitOptions, PackedB
 use rten_tensor::NdTensorView;
 
 use crate::matmul::{gemm_f32, num_threads, Gemm};
+use crate::pool::Buffer;
 
 /// Products with more rows than this amortise packing by themselves.
 const MAX_ROWS: usize = 256;
@@ -38,7 +42,7 @@ const CAPACITY: usize = 16;
 
 /// A packed right operand: its buffer, `(k, n, rsb, csb)`, and the packing.
 struct Entry {
-    owner: Weak<Vec<f32>>,
+    owner: Weak<Buffer<f32>>,
     layout: (usize, usize, usize, usize),
     packed: PackedBMatrix<f32>,
 }
@@ -79,7 +83,7 @@ fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> Option<R> {
 /// `C = A·B` for f32, where `owner` is the buffer `g.b` starts at: for an
 /// eligible product, from B's cached packing (made now if B is new);
 /// otherwise, or if `rten-gemm` declines, through `matrixmultiply`.
-pub(crate) fn gemm_f32_reused(g: Gemm<'_, f32>, owner: &Arc<Vec<f32>>) {
+pub(crate) fn gemm_f32_reused(g: Gemm<'_, f32>, owner: &Arc<Buffer<f32>>) {
     if g.m > MAX_ROWS || g.k * g.n < MIN_ELEMENTS || !std::ptr::eq(g.b.as_ptr(), owner.as_ptr()) {
         return gemm_f32(g);
     }

@@ -41,9 +41,11 @@ impl<T: Scalar> Tensor<T> {
         let x = self.data();
         let out = if inner == 1 && n > 0 {
             // Innermost axis: one running sum per contiguous row.
-            x.chunks_exact(n).map(|row| row.iter().fold(T::zero(), |a, &v| a + v)).collect()
+            let mut out = crate::pool::alloc(outer);
+            out.extend(x.chunks_exact(n).map(|row| row.iter().fold(T::zero(), |a, &v| a + v)));
+            out
         } else {
-            let mut out = vec![T::zero(); outer * inner];
+            let mut out = crate::pool::filled(outer * inner, T::zero());
             for (o, acc) in out.chunks_exact_mut(inner.max(1)).take(outer).enumerate() {
                 for row in x[o * n * inner..(o + 1) * n * inner].chunks_exact(inner.max(1)) {
                     add_into(acc, row);
@@ -137,7 +139,7 @@ impl<T: Scalar> Tensor<T> {
             return Err(TensorError::Invalid { op: "max_axis", message: format!("axis {axis} of shape {:?} is empty", self.shape()) });
         }
         let x = self.data();
-        let mut out = Vec::with_capacity(outer * inner);
+        let mut out = crate::pool::alloc(outer * inner);
         for o in 0..outer {
             let block = &x[o * n * inner..(o + 1) * n * inner];
             out.extend_from_slice(&block[..inner]);
@@ -289,7 +291,8 @@ impl<T: Scalar> Tensor<T> {
             self.with_shape(Shape::from_slice(&src[k..]))
         } else {
             let x = self.data();
-            let mut acc = x[..block].to_vec();
+            let mut acc = crate::pool::alloc(block);
+            acc.extend_from_slice(&x[..block]);
             x[block..].chunks_exact(block).for_each(|c| add_into(&mut acc, c));
             Tensor::from_parts(acc, Shape::from_slice(&src[k..]))
         };
@@ -342,14 +345,14 @@ impl<T: Scalar> Tensor<T> {
         // Only leading axes broadcast (e.g. a bias over a batch): repeat the buffer.
         let k = (0..shape.len()).take_while(|&a| a < lead || self.shape()[a - lead] == 1).count();
         if self.shape()[k.saturating_sub(lead)..] == shape[k.max(lead)..] {
-            let mut out = Vec::with_capacity(n);
+            let mut out = crate::pool::alloc(n);
             while out.len() < n {
                 out.extend_from_slice(x);
             }
             return Ok(Tensor::from_parts(out, Shape::from_slice(shape)));
         }
         let sa = broadcast_strides(self.shape(), shape);
-        let mut out = Vec::with_capacity(n);
+        let mut out = crate::pool::alloc(n);
         layout::for_each_broadcast(shape, &sa, &sa, |_, ia, _| out.push(x[ia]));
         Ok(Tensor::from_parts(out, Shape::from_slice(shape)))
     }

@@ -33,7 +33,12 @@ pub trait Scalar: Float + FromPrimitive + Debug + Display + Default + Send + Syn
     /// As [`Scalar::gemm`], for a right operand that is the whole buffer
     /// `owner` and may be used again (f32: see the `packed` module).
     #[doc(hidden)]
-    fn gemm_reused(g: crate::matmul::Gemm<'_, Self>, owner: &std::sync::Arc<Vec<Self>>);
+    fn gemm_reused(g: crate::matmul::Gemm<'_, Self>, owner: &std::sync::Arc<crate::pool::Buffer<Self>>);
+
+    /// Runs `f` on this thread's pool of freed buffers of this type (see
+    /// the `pool` module); `None` once the thread's pool is gone.
+    #[doc(hidden)]
+    fn with_pool<R>(f: impl FnOnce(&mut crate::pool::Pool<Self>) -> R) -> Option<R>;
 
     /// `eˣ` elementwise (vectorized kernel for f32, libm for f64).
     #[doc(hidden)]
@@ -63,8 +68,14 @@ impl Scalar for f32 {
     fn gemm(g: crate::matmul::Gemm<'_, Self>) {
         crate::matmul::gemm_f32(g)
     }
-    fn gemm_reused(g: crate::matmul::Gemm<'_, Self>, owner: &std::sync::Arc<Vec<Self>>) {
+    fn gemm_reused(g: crate::matmul::Gemm<'_, Self>, owner: &std::sync::Arc<crate::pool::Buffer<Self>>) {
         crate::packed::gemm_f32_reused(g, owner)
+    }
+    fn with_pool<R>(f: impl FnOnce(&mut crate::pool::Pool<Self>) -> R) -> Option<R> {
+        thread_local! {
+            static POOL: std::cell::RefCell<crate::pool::Pool<f32>> = std::cell::RefCell::default();
+        }
+        POOL.try_with(|p| p.try_borrow_mut().ok().map(|mut p| f(&mut p))).ok().flatten()
     }
     fn exp_slice(src: &[Self]) -> Vec<Self> {
         crate::simd::map(src, crate::fastmath::exp_f32)
@@ -88,8 +99,14 @@ impl Scalar for f64 {
     fn gemm(g: crate::matmul::Gemm<'_, Self>) {
         crate::matmul::gemm_f64(g)
     }
-    fn gemm_reused(g: crate::matmul::Gemm<'_, Self>, _owner: &std::sync::Arc<Vec<Self>>) {
+    fn gemm_reused(g: crate::matmul::Gemm<'_, Self>, _owner: &std::sync::Arc<crate::pool::Buffer<Self>>) {
         crate::matmul::gemm_f64(g)
+    }
+    fn with_pool<R>(f: impl FnOnce(&mut crate::pool::Pool<Self>) -> R) -> Option<R> {
+        thread_local! {
+            static POOL: std::cell::RefCell<crate::pool::Pool<f64>> = std::cell::RefCell::default();
+        }
+        POOL.try_with(|p| p.try_borrow_mut().ok().map(|mut p| f(&mut p))).ok().flatten()
     }
     fn exp_slice(src: &[Self]) -> Vec<Self> {
         src.iter().map(|&x| x.exp()).collect()

@@ -61,7 +61,7 @@ impl<T: Scalar> Tensor<T> {
         let mut st = layout::strides(self.shape());
         st.swap(a1, a2);
         let x = self.data();
-        let mut d = Vec::with_capacity(self.numel());
+        let mut d = crate::pool::alloc(self.numel());
         layout::for_each_broadcast(&out, &st, &st, |_, i, _| d.push(x[i]));
         Ok(Tensor::from_parts(d, out))
     }
@@ -105,10 +105,12 @@ impl<T: Scalar> Tensor<T> {
         }
         if outer == 1 {
             // One contiguous block.
-            return Ok(Tensor::from_parts(self.data()[start * inner..(start + len) * inner].to_vec(), out));
+            let mut d = crate::pool::alloc(len * inner);
+            d.extend_from_slice(&self.data()[start * inner..(start + len) * inner]);
+            return Ok(Tensor::from_parts(d, out));
         }
         let x = self.data();
-        let mut d = Vec::with_capacity(outer * len * inner);
+        let mut d = crate::pool::alloc(outer * len * inner);
         for o in 0..outer {
             let base = o * n * inner;
             d.extend_from_slice(&x[base + start * inner..base + (start + len) * inner]);
@@ -148,7 +150,7 @@ impl<T: Scalar> Tensor<T> {
         let mut out = Shape::from_slice(self.shape());
         out[axis] = m;
         let x = self.data();
-        let mut d = vec![T::zero(); outer * m * inner];
+        let mut d = crate::pool::filled(outer * m * inner, T::zero());
         for o in 0..outer {
             let dst = o * m * inner + before * inner;
             d[dst..dst + n * inner].copy_from_slice(&x[o * n * inner..(o + 1) * n * inner]);
@@ -205,7 +207,7 @@ impl<T: Scalar> Tensor<T> {
         let (outer, _, inner) = split_at_axis(first.shape(), axis);
         let mut out = Shape::from_slice(first.shape());
         out[axis] = total;
-        let mut d = Vec::with_capacity(outer * total * inner);
+        let mut d = crate::pool::alloc(outer * total * inner);
         for o in 0..outer {
             for t in tensors {
                 let block = t.shape()[axis] * inner;

@@ -43,15 +43,15 @@ fn level(n: usize) -> Level {
 macro_rules! multiversion {
     ($name:ident, $body:ident, $first:ident, ($($arg:ident: $ty:ty),*)) => {
         #[inline(always)]
-        pub(crate) fn $name<T: Copy>($($arg: $ty),*) -> Vec<T> {
+        pub(crate) fn $name<T: crate::Scalar>($($arg: $ty),*) -> Vec<T> {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f")]
-                fn avx512<T: Copy>($($arg: $ty),*) -> Vec<T> {
+                fn avx512<T: crate::Scalar>($($arg: $ty),*) -> Vec<T> {
                     $body($($arg),*)
                 }
                 #[target_feature(enable = "avx2")]
-                fn avx2<T: Copy>($($arg: $ty),*) -> Vec<T> {
+                fn avx2<T: crate::Scalar>($($arg: $ty),*) -> Vec<T> {
                     $body($($arg),*)
                 }
                 match level($first.len()) {
@@ -85,9 +85,9 @@ unsafe fn commit<T>(out: &mut Vec<T>, n: usize) {
 }
 
 #[inline(always)]
-fn map_body<T: Copy>(src: &[T], f: impl Fn(T) -> T) -> Vec<T> {
+fn map_body<T: crate::Scalar>(src: &[T], f: impl Fn(T) -> T) -> Vec<T> {
     let n = src.len();
-    let mut out = Vec::with_capacity(n);
+    let mut out = crate::pool::alloc(n);
     let dst = spare(&mut out, n);
     for i in 0..n {
         dst[i].write(f(src[i]));
@@ -98,10 +98,10 @@ fn map_body<T: Copy>(src: &[T], f: impl Fn(T) -> T) -> Vec<T> {
 }
 
 #[inline(always)]
-fn zip_body<T: Copy>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> Vec<T> {
+fn zip_body<T: crate::Scalar>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> Vec<T> {
     assert_eq!(a.len(), b.len(), "simd::zip: lengths differ");
     let n = a.len();
-    let mut out = Vec::with_capacity(n);
+    let mut out = crate::pool::alloc(n);
     let dst = spare(&mut out, n);
     for i in 0..n {
         dst[i].write(f(a[i], b[i]));
@@ -112,10 +112,10 @@ fn zip_body<T: Copy>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> Vec<T> {
 }
 
 #[inline(always)]
-fn zip_rows_body<T: Copy>(long: &[T], row: &[T], row_first: bool, f: impl Fn(T, T) -> T) -> Vec<T> {
+fn zip_rows_body<T: crate::Scalar>(long: &[T], row: &[T], row_first: bool, f: impl Fn(T, T) -> T) -> Vec<T> {
     assert!(!row.is_empty() && long.len().is_multiple_of(row.len()), "simd::zip_rows: not whole rows");
     let (n, w) = (long.len(), row.len());
-    let mut out = Vec::with_capacity(n);
+    let mut out = crate::pool::alloc(n);
     let dst = spare(&mut out, n);
     for (d, x) in dst.chunks_exact_mut(w).zip(long.chunks_exact(w)) {
         if row_first {

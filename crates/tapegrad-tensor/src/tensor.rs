@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rand::Rng;
 
 use crate::layout::{self, Shape};
+use crate::pool::Buffer;
 use crate::{Result, Scalar, TensorError};
 
 /// An n-dimensional array of `T` in contiguous row-major order.
@@ -22,8 +23,8 @@ use crate::{Result, Scalar, TensorError};
 /// assert_eq!(c.data(), &[11.0, 12.0, 13.0, 14.0]);
 /// ```
 #[derive(Clone, PartialEq)]
-pub struct Tensor<T> {
-    data: Arc<Vec<T>>,
+pub struct Tensor<T: Scalar> {
+    data: Arc<Buffer<T>>,
     shape: Shape,
 }
 
@@ -37,7 +38,7 @@ impl<T: Scalar> Tensor<T> {
         if data.len() != n {
             return Err(TensorError::DataLength { op: "from_vec", len: data.len(), shape: layout::shape(shape) });
         }
-        Ok(Tensor { data: Arc::new(data), shape: layout::shape(shape) })
+        Ok(Tensor { data: Arc::new(Buffer::new(data)), shape: layout::shape(shape) })
     }
 
     /// Panicking form of [`Tensor::try_from_vec`].
@@ -57,7 +58,7 @@ impl<T: Scalar> Tensor<T> {
     /// Internal constructor for buffers whose length is known to match.
     pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
-        Tensor { data: Arc::new(data), shape }
+        Tensor { data: Arc::new(Buffer::new(data)), shape }
     }
 
     /// The same buffer under another shape of the same size.
@@ -74,7 +75,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     pub fn full(shape: &[usize], value: T) -> Self {
         let n = shape.iter().product();
-        Self::from_parts(vec![value; n], layout::shape(shape))
+        Self::from_parts(crate::pool::filled(n, value), layout::shape(shape))
     }
 
     /// A tensor of zeros.
@@ -212,16 +213,17 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!((a.data()[0], b.data()[0]), (1.0, 5.0));
     /// ```
     pub fn data_mut(&mut self) -> &mut [T] {
-        Arc::make_mut(&mut self.data).as_mut_slice()
+        let buffer: &mut Buffer<T> = Arc::make_mut(&mut self.data);
+        buffer
     }
 
     /// The elements as an owned vector (copied only if shared).
     pub fn into_vec(self) -> Vec<T> {
-        Arc::try_unwrap(self.data).unwrap_or_else(|a| (*a).clone())
+        Arc::try_unwrap(self.data).map_or_else(|a| a.to_vec(), Buffer::into_vec)
     }
 
     /// The shared buffer itself (for the cache of packed GEMM operands).
-    pub(crate) fn buffer(&self) -> &Arc<Vec<T>> {
+    pub(crate) fn buffer(&self) -> &Arc<Buffer<T>> {
         &self.data
     }
 
@@ -336,7 +338,7 @@ impl<T: Scalar> fmt::Debug for Tensor<T> {
         const SHOW: usize = 16;
         let d = &self.data;
         if d.len() <= SHOW {
-            write!(f, "{:?}", d.as_slice())
+            write!(f, "{:?}", &d[..])
         } else {
             write!(f, "{:?} ... ({} values)", &d[..SHOW], d.len())
         }
