@@ -9,8 +9,9 @@
 //! by a prepacked right operand) and the packing is kept in a small
 //! per-thread cache until the weight changes.
 //!
-//! A cache entry is keyed by the operand's buffer (its `Arc` allocation)
-//! and layout, and holds a `Weak` to it. That is sound because a tensor's
+//! A cache entry is keyed by the operand's buffer (its `Arc` allocation),
+//! where the operand starts in it, and its layout, and holds a `Weak` to the
+//! buffer. That is sound because a tensor's
 //! buffer is never written while shared: `Tensor::data_mut` goes through
 //! `Arc::make_mut`, which copies when other `Arc`s exist and, when only
 //! `Weak`s do, moves the buffer to a new allocation and leaves the `Weak`s
@@ -40,10 +41,11 @@ const MIN_ELEMENTS: usize = 4096;
 /// Cached operands per thread (a few layers, two layouts each).
 const CAPACITY: usize = 16;
 
-/// A packed right operand: its buffer, `(k, n, rsb, csb)`, and the packing.
+/// A packed right operand: its buffer, `(start, k, n, rsb, csb)` (where
+/// it starts in the buffer, its size and strides), and the packing.
 struct Entry {
     owner: Weak<Buffer<f32>>,
-    layout: (usize, usize, usize, usize),
+    layout: (usize, usize, usize, usize, usize),
     packed: PackedBMatrix<f32>,
 }
 
@@ -80,14 +82,17 @@ fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> Option<R> {
     })
 }
 
-/// `C = A·B` for f32, where `owner` is the buffer `g.b` starts at: for an
+/// `C = A·B` for f32, where `owner` is the buffer `g.b` lies in: for an
 /// eligible product, from B's cached packing (made now if B is new);
 /// otherwise, or if `rten-gemm` declines, through `matrixmultiply`.
 pub(crate) fn gemm_f32_reused(g: Gemm<'_, f32>, owner: &Arc<Buffer<f32>>) {
-    if g.m > MAX_ROWS || g.k * g.n < MIN_ELEMENTS || !std::ptr::eq(g.b.as_ptr(), owner.as_ptr()) {
+    // Where B starts in the owner's buffer (a window of it may start further in).
+    let start = (g.b.as_ptr() as usize).wrapping_sub(owner.as_ptr() as usize) / std::mem::size_of::<f32>();
+    let inside = g.b.as_ptr() >= owner.as_ptr() && start + g.b.len() <= owner.len();
+    if g.m > MAX_ROWS || g.k * g.n < MIN_ELEMENTS || !inside {
         return gemm_f32(g);
     }
-    let layout = (g.k, g.n, g.rsb, g.csb);
+    let layout = (start, g.k, g.n, g.rsb, g.csb);
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
         cache.retain(|e| e.owner.strong_count() > 0);

@@ -81,11 +81,17 @@ impl<T: Scalar> Tensor<T> {
 
     /// Entries `start..start+len` of `axis`; the axis becomes `len` long.
     /// Derivative: the gradient zero-padded back ([`Tensor::pad_axis`]).
+    /// When the entries are one contiguous block (every axis before `axis`
+    /// has length 1, as for rows of a matrix or time steps of a sequence)
+    /// the result is a window of this tensor's buffer, not a copy.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
     /// let t = Tensor::<f64>::arange(6).reshape(&[2, 3]);
     /// assert_eq!(t.try_narrow(1, 1, 2).unwrap().data(), &[1.0, 2.0, 4.0, 5.0]);
+    /// let row = t.try_narrow(0, 1, 1).unwrap();
+    /// assert_eq!(row.data(), &[3.0, 4.0, 5.0]);
+    /// assert!(row.shares_buffer(&t));
     /// assert!(t.try_narrow(1, 2, 2).is_err());
     /// ```
     ///
@@ -105,9 +111,8 @@ impl<T: Scalar> Tensor<T> {
         }
         if outer == 1 {
             // One contiguous block.
-            let mut d = crate::pool::alloc(len * inner);
-            d.extend_from_slice(&self.data()[start * inner..(start + len) * inner]);
-            return Ok(Tensor::from_parts(d, out));
+            // One contiguous block: a window of the same buffer, no copy.
+            return Ok(self.window(start * inner, out));
         }
         let x = self.data();
         let mut d = crate::pool::alloc(outer * len * inner);

@@ -12,7 +12,9 @@ use crate::{Result, Scalar, TensorError};
 /// An n-dimensional array of `T` in contiguous row-major order.
 ///
 /// Cloning is cheap: the buffer is shared (`Arc`) and copied only when a
-/// shared buffer is written through [`Tensor::data_mut`]. Every operation
+/// shared buffer is written through [`Tensor::data_mut`]. A reshape, and a
+/// narrow to a contiguous block (of leading-axis rows), share the buffer
+/// too: the tensor is then a window of it, which keeps all of it alive. Every operation
 /// returns a new tensor; none mutates its inputs.
 ///
 /// ```
@@ -22,10 +24,18 @@ use crate::{Result, Scalar, TensorError};
 /// let c = &a + &b; // broadcasts b across rows
 /// assert_eq!(c.data(), &[11.0, 12.0, 13.0, 14.0]);
 /// ```
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct Tensor<T: Scalar> {
     data: Arc<Buffer<T>>,
+    /// Where this tensor's elements start in `data` (they are contiguous).
+    offset: usize,
     shape: Shape,
+}
+
+impl<T: Scalar> PartialEq for Tensor<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.shape == other.shape && self.data() == other.data()
+    }
 }
 
 impl<T: Scalar> Tensor<T> {
@@ -38,7 +48,7 @@ impl<T: Scalar> Tensor<T> {
         if data.len() != n {
             return Err(TensorError::DataLength { op: "from_vec", len: data.len(), shape: layout::shape(shape) });
         }
-        Ok(Tensor { data: Arc::new(Buffer::new(data)), shape: layout::shape(shape) })
+        Ok(Tensor { data: Arc::new(Buffer::new(data)), offset: 0, shape: layout::shape(shape) })
     }
 
     /// Panicking form of [`Tensor::try_from_vec`].
@@ -58,13 +68,20 @@ impl<T: Scalar> Tensor<T> {
     /// Internal constructor for buffers whose length is known to match.
     pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
         debug_assert_eq!(data.len(), shape.iter().product::<usize>());
-        Tensor { data: Arc::new(Buffer::new(data)), shape }
+        Tensor { data: Arc::new(Buffer::new(data)), offset: 0, shape }
     }
 
     /// The same buffer under another shape of the same size.
     pub(crate) fn with_shape(&self, shape: Shape) -> Self {
         debug_assert_eq!(self.numel(), shape.iter().product::<usize>());
-        Tensor { data: Arc::clone(&self.data), shape }
+        Tensor { data: Arc::clone(&self.data), offset: self.offset, shape }
+    }
+
+    /// The `shape`d block of this tensor's elements starting `start`
+    /// elements in, sharing the buffer.
+    pub(crate) fn window(&self, start: usize, shape: Shape) -> Self {
+        debug_assert!(start + shape.iter().product::<usize>() <= self.numel());
+        Tensor { data: Arc::clone(&self.data), offset: self.offset + start, shape }
     }
 
     /// A tensor of `shape` filled with `value`.
@@ -195,12 +212,12 @@ impl<T: Scalar> Tensor<T> {
 
     /// The number of elements.
     pub fn numel(&self) -> usize {
-        self.data.len()
+        self.shape.iter().product()
     }
 
     /// The elements in row-major order.
     pub fn data(&self) -> &[T] {
-        &self.data
+        &self.data[self.offset..self.offset + self.numel()]
     }
 
     /// Mutable access to the elements; copies the buffer first if it is
@@ -213,16 +230,27 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!((a.data()[0], b.data()[0]), (1.0, 5.0));
     /// ```
     pub fn data_mut(&mut self) -> &mut [T] {
+        let n = self.numel();
+        if self.offset != 0 || self.data.len() != n {
+            // A window: its elements move to a buffer of their own.
+            let mut v = crate::pool::alloc(n);
+            v.extend_from_slice(self.data());
+            *self = Tensor::from_parts(v, std::mem::take(&mut self.shape));
+        }
         let buffer: &mut Buffer<T> = Arc::make_mut(&mut self.data);
         buffer
     }
 
     /// The elements as an owned vector (copied only if shared).
     pub fn into_vec(self) -> Vec<T> {
+        if self.offset != 0 || self.data.len() != self.numel() {
+            return self.data().to_vec();
+        }
         Arc::try_unwrap(self.data).map_or_else(|a| a.to_vec(), Buffer::into_vec)
     }
 
-    /// The shared buffer itself (for the cache of packed GEMM operands).
+    /// The shared buffer itself (for the cache of packed GEMM operands;
+    /// the elements start at its beginning only if this is not a window).
     pub(crate) fn buffer(&self) -> &Arc<Buffer<T>> {
         &self.data
     }
@@ -255,7 +283,7 @@ impl<T: Scalar> Tensor<T> {
             }
             off += i * st[axis];
         }
-        Ok(self.data[off])
+        Ok(self.data()[off])
     }
 
     /// The single value of a one-element tensor.
@@ -277,7 +305,7 @@ impl<T: Scalar> Tensor<T> {
     /// [`TensorError::Invalid`] naming the shape when `numel() != 1`.
     pub fn try_item(&self) -> Result<T> {
         if self.numel() == 1 {
-            Ok(self.data[0])
+            Ok(self.data()[0])
         } else {
             Err(TensorError::Invalid { op: "item", message: format!("shape {:?} does not hold exactly one element", self.shape) })
         }
@@ -290,7 +318,7 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!(t.map(|v| v * 2.0).data(), &[2.0, -4.0]);
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T) -> Self {
-        Self::from_parts(crate::simd::map(&self.data, f), self.shape.clone())
+        Self::from_parts(crate::simd::map(self.data(), f), self.shape.clone())
     }
 
     /// Converts every element to another float type.
@@ -300,12 +328,12 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!(t.cast::<f64>().data(), &[0.5f64]);
     /// ```
     pub fn cast<U: Scalar>(&self) -> Tensor<U> {
-        Tensor::from_parts(self.data.iter().map(|v| U::from_f64_lossy(v.to_f64_lossless())).collect(), self.shape.clone())
+        Tensor::from_parts(self.data().iter().map(|v| U::from_f64_lossy(v.to_f64_lossless())).collect(), self.shape.clone())
     }
 
     /// Whether every element is finite (no NaN or infinity).
     pub fn all_finite(&self) -> bool {
-        self.data.iter().all(|v| v.is_finite())
+        self.data().iter().all(|v| v.is_finite())
     }
 
     /// Largest absolute difference to `other` (same shape), or `None` if
@@ -321,7 +349,7 @@ impl<T: Scalar> Tensor<T> {
         if self.shape != other.shape {
             return None;
         }
-        Some(self.data.iter().zip(other.data.iter()).fold(T::zero(), |m, (&a, &b)| {
+        Some(self.data().iter().zip(other.data().iter()).fold(T::zero(), |m, (&a, &b)| {
             let d = (a - b).abs();
             if d > m || d.is_nan() {
                 d
@@ -336,9 +364,9 @@ impl<T: Scalar> fmt::Debug for Tensor<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Tensor<{}>{:?} ", T::NAME, self.shape.as_slice())?;
         const SHOW: usize = 16;
-        let d = &self.data;
+        let d = self.data();
         if d.len() <= SHOW {
-            write!(f, "{:?}", &d[..])
+            write!(f, "{:?}", d)
         } else {
             write!(f, "{:?} ... ({} values)", &d[..SHOW], d.len())
         }

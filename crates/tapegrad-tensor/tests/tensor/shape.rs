@@ -73,6 +73,46 @@ fn reshape_unsqueeze_flatten_share_the_buffer() {
     assert_eq!(r, t);
 }
 
+/// Row blocks are windows of the parent's buffer: everything that reads or
+/// writes one must see only the window, and writing must not reach the
+/// parent or a sibling window.
+#[test]
+fn row_windows_behave_as_copies() {
+    let t = Tensor::<f32>::arange(24).reshape(&[6, 4]);
+    let w = t.narrow(0, 2, 3);
+    assert!(w.shares_buffer(&t));
+    assert_eq!(w.data(), &t.data()[8..20]);
+    assert_eq!(w.numel(), 12);
+    // A window of a window, reshaped, compared with a copy of the same values.
+    let ww = w.narrow(0, 1, 2).reshape(&[8]);
+    assert_eq!(ww, Tensor::from_vec(t.data()[12..20].to_vec(), &[8]));
+    assert_eq!(ww.clone().into_vec(), t.data()[12..20].to_vec());
+    // Elementwise ops, reductions and products read only the window.
+    assert_eq!(w.sum_all(), t.data()[8..20].iter().sum::<f32>());
+    let copy = Tensor::from_vec(w.data().to_vec(), &[3, 4]);
+    assert_eq!(w.matmul(&t.narrow(0, 0, 4)), copy.matmul(&t.narrow(0, 0, 4)));
+    assert_eq!(t.narrow(0, 0, 4).matmul_t(&w, false, true), t.narrow(0, 0, 4).matmul_t(&copy, false, true));
+    // Writing through a window copies it out first.
+    let mut m = w.clone();
+    m.data_mut()[0] = -1.0;
+    assert_eq!((m.data()[0], m.numel(), w.data()[0], t.data()[8]), (-1.0, 12, 8.0, 8.0));
+    assert!(!m.shares_buffer(&t));
+}
+
+/// The f32 products that pack their right operand key the packing by the
+/// operand's buffer: a window at the start of a buffer (same address, fewer
+/// rows) and windows further in must each get their own.
+#[test]
+fn products_with_windows_as_the_right_operand_use_the_window() {
+    let w = Tensor::<f32>::arange(256 * 64).reshape(&[256, 64]).map(|v| (v * 0.37).sin());
+    let h = Tensor::<f32>::arange(8 * 64).reshape(&[8, 64]).map(|v| (v * 0.11).cos());
+    for (start, rows) in [(0, 256), (0, 128), (128, 128), (64, 100)] {
+        let win = w.narrow(0, start, rows);
+        let copy = Tensor::from_vec(win.data().to_vec(), &[rows, 64]);
+        assert_eq!(h.matmul_t(&win, false, true), h.matmul_t(&copy, false, true), "rows {start}..{}", start + rows);
+    }
+}
+
 /// A tensor (axes possibly empty), an axis of it, and sizes along that axis
 /// adding up to its length.
 fn tensor_axis_sizes() -> impl Strategy<Value = (Tensor<f64>, usize, Vec<usize>)> {
