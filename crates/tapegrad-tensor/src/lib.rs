@@ -47,6 +47,7 @@ mod scalar;
 mod shape;
 mod simd;
 mod softmax;
+mod team;
 mod tensor;
 mod unary;
 

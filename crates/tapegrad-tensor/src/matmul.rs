@@ -67,9 +67,13 @@ struct Part<T> {
 }
 
 // SAFETY: a part only reads A and B (shared, `Sync` data) and writes its
-// own rectangle of C, disjoint from every other part's; the scope that
-// runs the parts outlives none of the borrows they were made from.
+// own rectangle of C, disjoint from every other part's; each part is run
+// by one thread only (`team::run` runs each index once), and the section
+// that runs them ends before the borrows they were made from.
 unsafe impl<T: Sync> Send for Part<T> {}
+// SAFETY: as for `Send`: shared access to a part only hands it to the one
+// thread that runs it.
+unsafe impl<T: Sync> Sync for Part<T> {}
 
 /// Threads used by large matrix products (default: the machine's
 /// available parallelism). Small products always run on the calling
@@ -112,7 +116,8 @@ pub fn num_threads() -> usize {
 /// wide, else into bands of columns, so that each thread packs only its
 /// share of the larger operand (for a recurrent step, C is a batch of rows
 /// times a wide weight, and splitting rows would make every thread pack
-/// the whole weight). Each part is an independent GEMM of the crate over
+/// the whole weight). The bands run on the thread team (see `team`). Each
+/// part is an independent GEMM of the crate over
 /// the same inner dimension, so results are bit-identical to the unsplit
 /// call.
 ///
@@ -131,7 +136,7 @@ fn dispatch<T: Copy + Send + Sync>(g: Gemm<'_, T>, kernel: unsafe fn(&Part<T>)) 
         return unsafe { kernel(&whole) };
     }
     let band = long.div_ceil(threads).next_multiple_of(quantum);
-    let mut parts: Vec<Part<T>> = (0..long)
+    let parts: Vec<Part<T>> = (0..long)
         .step_by(band)
         .map(|start| {
             let len = band.min(long - start);
@@ -146,15 +151,10 @@ fn dispatch<T: Copy + Send + Sync>(g: Gemm<'_, T>, kernel: unsafe fn(&Part<T>)) 
             }
         })
         .collect();
-    std::thread::scope(|scope| {
-        let last = parts.pop().expect("at least one part");
-        for part in parts {
-            // SAFETY: parts are disjoint rectangles of the checked C, and
-            // their reads lie inside the checked A and B.
-            scope.spawn(move || unsafe { kernel(&part) });
-        }
-        // SAFETY: as above.
-        unsafe { kernel(&last) }
+    crate::team::run(parts.len(), &|i| {
+        // SAFETY: parts are disjoint rectangles of the checked C, each run
+        // exactly once, and their reads lie inside the checked A and B.
+        unsafe { kernel(&parts[i]) }
     });
 }
 

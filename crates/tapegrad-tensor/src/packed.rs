@@ -26,13 +26,16 @@
 //! one, go to `matrixmultiply`.
 
 use std::cell::RefCell;
-use std::sync::{Arc, Weak};
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use rten_gemm::{GemmExecutor, GemmInputA, GemmInputB, GemmUninitOptions, PackedBMatrix};
 use rten_tensor::NdTensorView;
 
 use crate::matmul::{gemm_f32, num_threads, Gemm};
 use crate::pool::Buffer;
+use crate::team;
 
 /// Products with more rows than this amortise packing by themselves.
 const MAX_ROWS: usize = 256;
@@ -60,27 +63,31 @@ thread_local! {
 }
 
 thread_local! {
-    /// This thread's rayon pool of [`num_threads`] threads, the thread
-    /// itself being one of them (so a product runs here, with no hand-off,
-    /// and other workers join in when it splits), rebuilt if the number
-    /// changes. `None` if it cannot be built (this thread already belongs
-    /// to another pool): products then go to `matrixmultiply`.
-    static POOL: RefCell<Option<(usize, Option<rayon::ThreadPool>)>> = const { RefCell::new(None) };
+    /// A one-thread rayon pool of this thread (made on first use): inside
+    /// it `rten-gemm` runs serially, here, as each part of a product split
+    /// by the team must. `None` if it cannot be built (this thread already
+    /// belongs to a larger rayon pool): products then go to `matrixmultiply`.
+    static POOL: RefCell<Option<Option<rayon::ThreadPool>>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` in this thread's pool; `None` if there is none.
-fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> Option<R> {
+/// Runs `f` where `rten-gemm` sees one rayon thread; `None` if it cannot.
+fn serially<R: Send>(f: impl FnOnce() -> R + Send) -> Option<R> {
+    if rayon::current_thread_index().is_some() {
+        // A team helper (a one-thread pool of its own) or a worker of
+        // someone else's pool.
+        return (rayon::current_num_threads() == 1).then(f);
+    }
     POOL.with(|slot| {
-        let threads = num_threads();
         let mut slot = slot.borrow_mut();
-        if !matches!(&*slot, Some((n, _)) if *n == threads) {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).use_current_thread().build().ok();
-            *slot = Some((threads, pool));
-        }
-        let (_, pool) = slot.as_ref().expect("just set");
+        let pool = slot.get_or_insert_with(|| rayon::ThreadPoolBuilder::new().num_threads(1).use_current_thread().build().ok());
         pool.as_ref().map(|p| p.install(f))
     })
 }
+
+/// Products with at least this many multiply-adds are split by rows
+/// between the team's threads (see the `team` module); a recurrent step's
+/// product (32×256 by 256×1024 is 8M) is, a batch of 8 by 128 units is not.
+const SPLIT_MIN_MACS: usize = 1 << 20;
 
 /// `C = A·B` for f32, where `owner` is the buffer `g.b` lies in: for an
 /// eligible product, from B's cached packing (made now if B is new);
@@ -114,13 +121,28 @@ pub(crate) fn gemm_f32_reused(g: Gemm<'_, f32>, owner: &Arc<Buffer<f32>>) {
             drop(cache);
             return gemm_f32(g);
         };
+        let (m, k, n) = (g.m, g.k, g.n);
+        let parts = if m * k * n >= SPLIT_MIN_MACS { num_threads().min(m / 8).max(1) } else { 1 };
+        let rows = m.div_ceil(parts);
         let done = {
-            let c = &mut g.c[..g.m * g.n];
-            in_pool(move || {
-                EXECUTOR
-                    .with(|ex| ex.gemm_uninit(c, GemmInputA::Unpacked(a), GemmInputB::Packed(packed), GemmUninitOptions::default()).is_ok())
-            })
-            .unwrap_or(false)
+            // Each part: a band of rows of A and C, against all of B.
+            let bands: Vec<Mutex<&mut [MaybeUninit<f32>]>> = g.c[..m * n].chunks_mut(rows * n).map(Mutex::new).collect();
+            let failed = AtomicBool::new(false);
+            team::run(bands.len(), &|i| {
+                let (first, count) = (i * rows, rows.min(m - i * rows));
+                let mut guard = bands[i].lock().unwrap_or_else(|e| e.into_inner());
+                let c: &mut [MaybeUninit<f32>] = &mut guard;
+                let a = a.slice(first..first + count);
+                let ok = serially(|| {
+                    EXECUTOR.with(|ex| {
+                        ex.gemm_uninit(c, GemmInputA::Unpacked(a), GemmInputB::Packed(packed), GemmUninitOptions::default()).is_ok()
+                    })
+                });
+                if ok != Some(true) {
+                    failed.store(true, Ordering::Relaxed);
+                }
+            });
+            !failed.load(Ordering::Relaxed)
         };
         if !done {
             drop(cache);
