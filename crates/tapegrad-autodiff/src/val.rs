@@ -298,7 +298,7 @@ impl<'t, T: Scalar> Val<'t, T> {
     /// which defines the derivative and stays differentiable. `f` and
     /// `composed` must agree; backward rules of the tanh/sigmoid kind use
     /// this to avoid three temporaries per step.
-    pub(crate) fn fused_with_output(g: &Self, y: &Self, f: impl Fn(T) -> T, composed: impl FnOnce(&Self, &Self) -> Self) -> Self {
+    pub(crate) fn fused_with_output(g: &Self, y: &Self, f: impl Fn(T) -> T + Sync, composed: impl FnOnce(&Self, &Self) -> Self) -> Self {
         match (g, y) {
             (Val::Tensor(gt), Val::Tensor(yt)) if gt.shape() == yt.shape() => {
                 // Same shapes (matched above): the zip cannot fail.

@@ -7,7 +7,8 @@ use crate::{Result, Scalar, Tensor};
 impl<T: Scalar> Tensor<T> {
     /// Applies `f` elementwise to `self` and `other` broadcast together.
     /// The building block of every binary op; fast paths for equal shapes,
-    /// a scalar operand, and an operand repeated along leading axes.
+    /// a scalar operand, and an operand repeated along leading axes. `f`
+    /// is `Sync`: a long tensor is computed in bands on several threads.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -20,7 +21,7 @@ impl<T: Scalar> Tensor<T> {
     ///
     /// # Errors
     /// [`crate::TensorError::Broadcast`] naming `op` and both shapes.
-    pub fn try_zip_map(&self, op: &'static str, other: &Self, f: impl Fn(T, T) -> T) -> Result<Self> {
+    pub fn try_zip_map(&self, op: &'static str, other: &Self, f: impl Fn(T, T) -> T + Sync) -> Result<Self> {
         let (a, b) = (self.data(), other.data());
         if self.shape() == other.shape() {
             return Ok(Tensor::from_parts(crate::simd::zip(a, b, f), layout::shape(self.shape())));

@@ -6,7 +6,9 @@
 //! thread pool that sleeps when idle (rayon's) gains little there: the
 //! caller usually finishes both halves itself before the other thread is
 //! up. The team's threads instead keep polling for [`SPIN`] after each job
-//! (as OpenMP runtimes do by default), and only then park.
+//! (as OpenMP runtimes do by default), and only then park; after the first
+//! ~100 µs they yield the CPU between polls, so that a thread sharing their
+//! CPU is not held up.
 //!
 //! One team serves the process, with [`num_threads`]` - 1` helpers besides
 //! the calling thread (as set when it first runs; a later, lower setting
@@ -27,6 +29,8 @@ use crate::matmul::num_threads;
 
 /// How long a helper keeps polling for work after its last job.
 pub(crate) const SPIN: Duration = Duration::from_micros(1000);
+/// Polls (of ~50 ns) before a helper yields its CPU between polls.
+const HOT_POLLS: u32 = 2000;
 
 /// A section's work: part `i` of `parts`, for `i` in `0..parts`.
 type Job = *const (dyn Fn(usize) + Sync);
@@ -106,8 +110,15 @@ fn helper(shared: &'static Shared, index: usize) {
                 }
                 shared.sleeping[index].store(false, Ordering::SeqCst);
                 since = Instant::now();
+                polls = 0;
             }
-            std::hint::spin_loop();
+            if polls < HOT_POLLS {
+                std::hint::spin_loop();
+            } else {
+                // Still polling, but giving way to any thread that shares
+                // this CPU (the caller itself, if the OS put both here).
+                thread::yield_now();
+            }
         };
         seen = generation;
         let job = *shared.job.lock().unwrap_or_else(|e| e.into_inner());

@@ -311,13 +311,14 @@ impl<T: Scalar> Tensor<T> {
         }
     }
 
-    /// Applies `f` to every element.
+    /// Applies `f` to every element (`f` is `Sync`: a long tensor is
+    /// computed in bands on several threads).
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, -2.0], &[2]);
     /// assert_eq!(t.map(|v| v * 2.0).data(), &[2.0, -4.0]);
     /// ```
-    pub fn map(&self, f: impl Fn(T) -> T) -> Self {
+    pub fn map(&self, f: impl Fn(T) -> T + Sync) -> Self {
         Self::from_parts(crate::simd::map(self.data(), f), self.shape.clone())
     }
 
