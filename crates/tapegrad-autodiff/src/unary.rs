@@ -72,16 +72,16 @@ impl<T: Scalar> Unary<T> {
             Unary::Ln => g.div(x),               // 1/x
             Unary::Sqrt => g.div(&y.scale(two)), // 1/(2√x)
             // 1 - y², one fused pass on plain tensors
-            Unary::Tanh => Val::fused_with_output(g, y, |y| T::one() - y * y, |g, y| g.mul(&y.square().neg().add_scalar(T::one()))),
+            Unary::Tanh => Val::fused_by(g, y, |y| T::one() - y * y, |g, y| g.mul(&y.square().neg().add_scalar(T::one()))),
             // y(1-y), likewise
-            Unary::Sigmoid => Val::fused_with_output(g, y, |y| y * (T::one() - y), |g, y| g.mul(&y.mul(&y.neg().add_scalar(T::one())))),
-            Unary::Relu => g.mul_const(&x.value().relu_mask()),      // [x > 0]
-            Unary::Abs => g.mul_const(&x.value().sign()),            // sign(x)
-            Unary::Square => g.mul(&x.scale(two)),                   // 2x
-            Unary::Recip => g.mul(&y.square()).neg(),                // -1/x² = -y²
+            Unary::Sigmoid => Val::fused_by(g, y, |y| y * (T::one() - y), |g, y| g.mul(&y.mul(&y.neg().add_scalar(T::one())))),
+            Unary::Relu => g.mul_const(&x.value().relu_mask()), // [x > 0]
+            Unary::Abs => g.mul_const(&x.value().sign()),       // sign(x)
+            Unary::Square => Val::fused_by(g, x, |x| x + x, |g, x| g.mul(&x.scale(two))), // 2x
+            Unary::Recip => g.mul(&y.square()).neg(),           // -1/x² = -y²
             Unary::Powf(p) => g.mul(&x.powf(p - T::one()).scale(p)), // p·xᵖ⁻¹
-            Unary::Scale(s) => g.scale(s),                           // s
-            Unary::AddScalar(_) => g.clone(),                        // 1
+            Unary::Scale(s) => g.scale(s),                      // s
+            Unary::AddScalar(_) => g.clone(),                   // 1
         }
     }
 }

@@ -293,12 +293,12 @@ impl<'t, T: Scalar> Val<'t, T> {
         }
     }
 
-    /// `g ⊙ f(y)` for an elementwise `f` of the output: one fused pass on
-    /// plain tensors; on variables, the composed form `composed(g, y)`,
-    /// which defines the derivative and stays differentiable. `f` and
-    /// `composed` must agree; backward rules of the tanh/sigmoid kind use
-    /// this to avoid three temporaries per step.
-    pub(crate) fn fused_with_output(g: &Self, y: &Self, f: impl Fn(T) -> T + Sync, composed: impl FnOnce(&Self, &Self) -> Self) -> Self {
+    /// `g ⊙ f(y)` for an elementwise `f` of a value `y` (an op's input or
+    /// output): one fused pass on plain tensors; on variables, the composed
+    /// form `composed(g, y)`, which defines the derivative and stays
+    /// differentiable. `f` and `composed` must agree; backward rules of the
+    /// tanh/sigmoid/square kind use this to avoid temporaries.
+    pub(crate) fn fused_by(g: &Self, y: &Self, f: impl Fn(T) -> T + Sync, composed: impl FnOnce(&Self, &Self) -> Self) -> Self {
         match (g, y) {
             (Val::Tensor(gt), Val::Tensor(yt)) if gt.shape() == yt.shape() => {
                 // Same shapes (matched above): the zip cannot fail.

@@ -341,6 +341,10 @@ impl<T: Scalar> Tensor<T> {
         }
         let n: usize = shape.iter().product();
         let x = self.data();
+        if let [v] = x {
+            // One value everywhere (the gradient of a sum or mean): a fill.
+            return Ok(Tensor::from_parts(crate::pool::filled(n, *v), Shape::from_slice(shape)));
+        }
         let lead = shape.len() - self.ndim();
         // Only leading axes broadcast (e.g. a bias over a batch): repeat the buffer.
         let k = (0..shape.len()).take_while(|&a| a < lead || self.shape()[a - lead] == 1).count();
