@@ -39,8 +39,10 @@ use crate::team;
 
 /// Products with more rows than this amortise packing by themselves.
 const MAX_ROWS: usize = 256;
-/// Right operands smaller than this (elements) are cheap to pack anyway.
-const MIN_ELEMENTS: usize = 4096;
+/// Right operands smaller than this (elements) are cheap to pack anyway
+/// (at 4096, the tiny GRU's 32×96 weight was repacked by `matrixmultiply`
+/// at every step: a fifth of the step).
+const MIN_ELEMENTS: usize = 1024;
 /// Cached operands per thread (a few layers, two layouts each).
 const CAPACITY: usize = 16;
 
