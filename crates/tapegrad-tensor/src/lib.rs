@@ -28,6 +28,22 @@
 //! With the `ndarray` feature, tensors convert to and from `ndarray`
 //! arrays (`Tensor::to_ndarray`, `Tensor::try_from_ndarray`, `From`).
 //!
+//! ## Threads and memory
+//!
+//! Matrix products of 1M multiply-adds or more and elementwise loops of 16K
+//! elements or more are split between [`num_threads`] threads: the calling
+//! thread and a process-wide team of helpers, which keep polling for work
+//! for 1 ms after each job (yielding their CPU after the first ~100 µs)
+//! and then park. Each element is computed by one thread, the same way, so
+//! results do not depend on the thread count. One caller uses the team at a
+//! time; others run their ops on their own thread.
+//!
+//! Freed buffers of 512 KiB or more are kept per thread, up to
+//! [`buffer_pool_limit`] bytes, and reused for tensors of the same size, so
+//! that a training loop does not return its memory to the OS after every
+//! step and fault it back in ([`set_buffer_pool_limit`],
+//! [`release_buffer_pool`]).
+//!
 //! Files are organised by op family: `unary`, `binary`, `reduce`, `matmul`,
 //! `shape`, `index`, `softmax`, with operator sugar in `ops`.
 

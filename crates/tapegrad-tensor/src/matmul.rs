@@ -82,10 +82,14 @@ unsafe impl<T: Sync> Sync for Part<T> {}
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// Products with at least this many multiply-adds are split across threads.
-const PARALLEL_MIN_MACS: usize = 1 << 24;
+const PARALLEL_MIN_MACS: usize = 1 << 20;
 
-/// Sets the number of threads large matrix products may use (1 = never
-/// split). Takes effect for the next product.
+/// Sets the number of threads large matrix products and long elementwise
+/// loops may use (1 = never split; default: `TAPEGRAD_NUM_THREADS`, else
+/// the machine's available parallelism). Takes effect for the next op.
+/// The extra threads are a team started on first use with the setting of
+/// that moment; they poll for work for 1 ms after each job, then park (see
+/// the crate docs, "Threads and memory").
 ///
 /// ```
 /// tapegrad_tensor::set_num_threads(1);
@@ -96,7 +100,7 @@ pub fn set_num_threads(n: usize) {
     THREADS.store(n.max(1), Ordering::Relaxed);
 }
 
-/// The number of threads large matrix products use.
+/// The number of threads large matrix products and long elementwise loops use.
 pub fn num_threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => {
