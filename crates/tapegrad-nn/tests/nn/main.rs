@@ -8,6 +8,7 @@ mod parity;
 mod research;
 mod seeds;
 mod states;
+mod threads;
 mod training;
 mod varlen;
 mod weights;
