@@ -329,7 +329,9 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!(t.cast::<f64>().data(), &[0.5f64]);
     /// ```
     pub fn cast<U: Scalar>(&self) -> Tensor<U> {
-        Tensor::from_parts(self.data().iter().map(|v| U::from_f64_lossy(v.to_f64_lossless())).collect(), self.shape.clone())
+        let mut out = crate::pool::alloc(self.numel());
+        out.extend(self.data().iter().map(|v| U::from_f64_lossy(v.to_f64_lossless())));
+        Tensor::from_parts(out, self.shape.clone())
     }
 
     /// Whether every element is finite (no NaN or infinity).

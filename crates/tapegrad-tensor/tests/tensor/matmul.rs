@@ -210,3 +210,24 @@ fn reused_weight_products_are_right_and_never_stale() {
     w64a.data_mut()[0] += 1.0;
     close(&h.cast::<f32>().matmul_t(&old, false, true), &naive(&h, &w64a, false, true), "the untouched original");
 }
+
+/// A weight's buffer goes back to the buffer pool when its last tensor is
+/// dropped, and the next tensor of its size gets that same memory: its
+/// products must come from its own values, never from the packing cached
+/// for the dropped weight (the cache is keyed by the `Arc`, which is new).
+#[test]
+fn a_recycled_weight_buffer_never_serves_the_old_packing() {
+    let (w1, w2) = (rand(&[512, 256], 71), rand(&[512, 256], 72));
+    let h = rand(&[8, 256], 73);
+    let first = w1.cast::<f32>();
+    let address = first.data().as_ptr();
+    let _ = h.cast::<f32>().matmul_t(&first, false, true); // packs `first`
+    drop(first);
+    let second = w2.cast::<f32>();
+    assert_eq!(second.data().as_ptr(), address, "512 KiB: the freed buffer is reused");
+    let got = h.cast::<f32>().matmul_t(&second, false, true);
+    let want = naive(&h, &w2, false, true);
+    for (g, w) in got.data().iter().zip(want.data()) {
+        assert!((*g as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()), "{g} vs {w}");
+    }
+}
