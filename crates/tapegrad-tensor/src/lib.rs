@@ -31,12 +31,27 @@
 //! ## Threads and memory
 //!
 //! Matrix products of 1M multiply-adds or more and elementwise loops of 16K
-//! elements or more are split between [`num_threads`] threads: the calling
-//! thread and a process-wide team of helpers, which keep polling for work
-//! for 1 ms after each job (yielding their CPU after the first ~100 µs)
-//! and then park. Each element is computed by one thread, the same way, so
-//! results do not depend on the thread count. One caller uses the team at a
-//! time; others run their ops on their own thread.
+//! elements or more are split between [`num_threads`] threads (at most the
+//! CPUs the process may run on): the calling thread and a process-wide
+//! team of helpers. The parts of a split op are claimed by whichever
+//! thread is free first, the caller included, so a helper that the OS has
+//! descheduled (other programs share the cores) delays nothing: the caller
+//! does the work itself. Helpers poll for work for up to 1 ms after a job
+//! they took part in, yielding their CPU between polls, then park; a
+//! helper that keeps coming too late to take a part stops polling at once.
+//! Each element is computed by one thread, the same way, so results do not
+//! depend on the thread count. One caller uses the team at a time; others
+//! run their ops on their own thread.
+//!
+//! f32 products with a reused right operand go through `rten-gemm`, which
+//! parallelises through rayon; to keep it serial inside tapegrad's parts,
+//! a thread that runs such a product outside any rayon pool is made the
+//! one worker of a one-thread rayon pool of its own, for good (rayon has no
+//! way to undo that). A `par_iter` called later *from that same thread*
+//! then runs serially. Inside your own rayon pool (`pool.install(..)`)
+//! tapegrad leaves the pool as it is and uses `matrixmultiply` there
+//! instead; so run rayon work of your own from another thread, or run the
+//! training inside `install`.
 //!
 //! Freed buffers of 512 KiB or more are kept per thread, up to
 //! [`buffer_pool_limit`] bytes, and reused for tensors of the same size, so

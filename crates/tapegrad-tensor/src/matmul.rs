@@ -5,6 +5,7 @@
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use crate::error::or_panic;
 use crate::layout::Shape;
@@ -86,30 +87,37 @@ const PARALLEL_MIN_MACS: usize = 1 << 20;
 
 /// Sets the number of threads large matrix products and long elementwise
 /// loops may use (1 = never split; default: `TAPEGRAD_NUM_THREADS`, else
-/// the machine's available parallelism). Takes effect for the next op.
-/// The extra threads are a team started on first use with the setting of
-/// that moment; they poll for work for 1 ms after each job, then park (see
-/// the crate docs, "Threads and memory").
+/// the machine's available parallelism). Never more than the CPUs this
+/// process may run on (its affinity mask and CPU quota, as
+/// [`std::thread::available_parallelism`] reports them): more threads than
+/// that only wait for each other. Takes effect for the next op. The extra
+/// threads are a team started on first use with the setting of that
+/// moment (see the crate docs, "Threads and memory").
 ///
 /// ```
 /// tapegrad_tensor::set_num_threads(1);
 /// assert_eq!(tapegrad_tensor::num_threads(), 1);
-/// tapegrad_tensor::set_num_threads(2);
+/// tapegrad_tensor::set_num_threads(100_000);
+/// assert!(tapegrad_tensor::num_threads() <= std::thread::available_parallelism().unwrap().get());
 /// ```
 pub fn set_num_threads(n: usize) {
-    THREADS.store(n.max(1), Ordering::Relaxed);
+    THREADS.store(n.clamp(1, available()), Ordering::Relaxed);
+}
+
+/// The CPUs this process may run on (1 if that cannot be told).
+fn available() -> usize {
+    static CPUS: OnceLock<usize> = OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The number of threads large matrix products and long elementwise loops use.
 pub fn num_threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => {
-            let n = std::env::var("TAPEGRAD_NUM_THREADS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            THREADS.store(n.max(1), Ordering::Relaxed);
-            n.max(1)
+            let n = std::env::var("TAPEGRAD_NUM_THREADS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or_else(available);
+            let n = n.clamp(1, available());
+            THREADS.store(n, Ordering::Relaxed);
+            n
         }
         n => n,
     }

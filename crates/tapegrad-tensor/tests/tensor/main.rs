@@ -11,4 +11,9 @@ mod reduce;
 mod reference;
 mod shape;
 mod softmax;
+mod threads;
 mod unary;
+
+/// Held by the tests that change the process-wide thread setting, so that
+/// they do not change it under each other.
+static THREAD_SETTING: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -152,6 +152,7 @@ fn threaded_products_split_by_rows_or_columns_equal_the_single_threaded_one() {
         assert!(m * k * n >= 1 << 24, "large enough to be split");
         let a = rand(&[m, k], 7).cast::<f32>();
         let b = rand(&dims(k, n, tb), 8).cast::<f32>();
+        let _setting = crate::THREAD_SETTING.lock().unwrap_or_else(|e| e.into_inner());
         tapegrad_tensor::set_num_threads(1);
         let one = a.matmul_t(&b, false, tb);
         tapegrad_tensor::set_num_threads(2);
