@@ -59,8 +59,8 @@ struct Args {
 
 /// The user-defined LSTM: same equations as the built-in, written here as
 /// any user would, with the input projection hoisted out of the time loop
-/// through `Cell::project_inputs`.
-#[derive(Debug, Clone)]
+/// through `Cell::project`.
+#[derive(Debug, Clone, Module)]
 struct CustomLstm {
     w_ih: Param<f32>,
     w_hh: Param<f32>,
@@ -74,15 +74,6 @@ impl CustomLstm {
     }
 }
 
-impl Module<f32> for CustomLstm {
-    fn params(&self) -> Vec<(String, &Param<f32>)> {
-        vec![("w_ih".into(), &self.w_ih), ("w_hh".into(), &self.w_hh), ("b".into(), &self.b)]
-    }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<f32>)> {
-        vec![("w_ih".into(), &mut self.w_ih), ("w_hh".into(), &mut self.w_hh), ("b".into(), &mut self.b)]
-    }
-}
-
 impl Cell<f32> for CustomLstm {
     type State<'t> = LstmState<'t, f32>;
     fn input_size(&self) -> usize {
@@ -91,18 +82,10 @@ impl Cell<f32> for CustomLstm {
     fn hidden_size(&self) -> usize {
         self.w_hh.shape()[1]
     }
-    fn zero_state<'t>(&self, tape: &'t Tape<f32>, batch: usize) -> LstmState<'t, f32> {
-        let z = tape.constant(Tensor::zeros(&[batch, self.hidden_size()]));
-        LstmState { h: z, c: z }
+    fn project<'t>(&self, p: &Binding<'t, f32>, x: Var<'t, f32>) -> Result<Var<'t, f32>, NnError> {
+        Ok(x.try_matmul_t(p.param(&self.w_ih), false, true)?)
     }
-    fn step<'t>(&self, p: &Binding<'t, f32>, x: Var<'t, f32>, s: &LstmState<'t, f32>) -> Result<LstmState<'t, f32>, NnError> {
-        let xp = x.try_matmul_t(p.param(&self.w_ih), false, true)?;
-        self.step_projected(p, xp, s)
-    }
-    fn project_inputs<'t>(&self, p: &Binding<'t, f32>, x: Var<'t, f32>) -> Result<Option<Var<'t, f32>>, NnError> {
-        Ok(Some(x.try_matmul_t(p.param(&self.w_ih), false, true)?))
-    }
-    fn step_projected<'t>(&self, p: &Binding<'t, f32>, xp: Var<'t, f32>, s: &LstmState<'t, f32>) -> Result<LstmState<'t, f32>, NnError> {
+    fn step<'t>(&self, p: &Binding<'t, f32>, xp: Var<'t, f32>, s: &LstmState<'t, f32>) -> Result<LstmState<'t, f32>, NnError> {
         let g = (xp + s.h.try_matmul_t(p.param(&self.w_hh), false, true)? + p.param(&self.b)).try_chunk(4, 1)?;
         let c = g[1].sigmoid() * s.c + g[0].sigmoid() * g[2].tanh();
         Ok(LstmState { h: g[3].sigmoid() * c.tanh(), c })

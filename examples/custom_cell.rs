@@ -14,7 +14,7 @@ mod mgu {
 use rand::rngs::StdRng;
 use tapegrad::prelude::*;
 /// f = σ(x·W_fᵀ + h·U_fᵀ + b_f);  h̃ = tanh(x·W_hᵀ + (f⊙h)·U_hᵀ + b_h);  h' = (1-f)⊙h + f⊙h̃
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
 pub(crate) struct Mgu { w: Param<f64>, u_f: Param<f64>, u_h: Param<f64>, b: Param<f64> }
 
 impl Mgu {
@@ -23,17 +23,13 @@ impl Mgu {
         Mgu { w: init(&[2 * hidden, input], rng), u_f: init(&[hidden, hidden], rng), u_h: init(&[hidden, hidden], rng), b: init(&[2 * hidden], rng) }
     }
 }
-impl Module<f64> for Mgu {
-    fn params(&self) -> Vec<(String, &Param<f64>)> { vec![("w".into(), &self.w), ("u_f".into(), &self.u_f), ("u_h".into(), &self.u_h), ("b".into(), &self.b)] }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<f64>)> { vec![("w".into(), &mut self.w), ("u_f".into(), &mut self.u_f), ("u_h".into(), &mut self.u_h), ("b".into(), &mut self.b)] }
-}
 impl Cell<f64> for Mgu {
     type State<'t> = Var<'t, f64>;
     fn input_size(&self) -> usize { self.w.shape()[1] }
     fn hidden_size(&self) -> usize { self.u_f.shape()[0] }
-    fn zero_state<'t>(&self, tape: &'t Tape<f64>, batch: usize) -> Var<'t, f64> { tape.constant(Tensor::zeros(&[batch, self.hidden_size()])) }
-    fn step<'t>(&self, p: &Binding<'t, f64>, x: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
-        let gx = (x.try_matmul_t(p.param(&self.w), false, true)? + p.param(&self.b)).try_chunk(2, 1)?;
+    fn project<'t>(&self, p: &Binding<'t, f64>, x: Var<'t, f64>) -> Result<Var<'t, f64>, NnError> { Ok(x.try_matmul_t(p.param(&self.w), false, true)? + p.param(&self.b)) }
+    fn step<'t>(&self, p: &Binding<'t, f64>, xp: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
+        let gx = xp.try_chunk(2, 1)?;
         let f = (gx[0] + h.matmul_t(p.param(&self.u_f), false, true)).sigmoid();
         let cand = (gx[1] + (f * *h).matmul_t(p.param(&self.u_h), false, true)).tanh();
         Ok(*h + f * (cand - *h))

@@ -204,7 +204,7 @@ impl Model {
         let mut h = self.cell.zero_state(&tape, 1);
         let (mut steps, mut logits_all, mut loss) = (Vec::new(), Vec::new(), 0.0);
         for pair in tokens.windows(2) {
-            h = self.cell.step(&bind, tape.constant(self.one_hot(pair[0])), &h)?;
+            h = self.cell.forward(&bind, tape.constant(self.one_hot(pair[0])), &h)?;
             let logits = self.head.forward(&bind, h)?.value().data().to_vec();
             let p = softmax(&logits);
             let (best, target) = (argmax(&p), self.index(pair[1]));

@@ -3,7 +3,6 @@
 
 use rand::rngs::StdRng;
 use rand::Rng;
-use tapegrad::nn::prefixed;
 use tapegrad::prelude::*;
 
 /// Which cell the recurrent layer uses.
@@ -28,6 +27,7 @@ impl CellKind {
 }
 
 /// The recurrent layer, one variant per cell kind.
+#[derive(Module)]
 pub enum Layer {
     Lstm(Rnn<LstmCell<f32>>),
     Gru(Rnn<GruCell<f32>>),
@@ -35,6 +35,7 @@ pub enum Layer {
 }
 
 /// Embedding → recurrent layer → linear head.
+#[derive(Module)]
 pub struct CharModel {
     pub embed: Embedding<f32>,
     pub rnn: Layer,
@@ -108,7 +109,7 @@ fn sample_with<C: Cell<f32>>(m: &CharModel, rnn: &Rnn<C>, prefix: &[usize], n: u
             }
             let mut x = m.embed.forward(&bind, &[token], &[1]).expect("token in vocabulary");
             for ((cell, _), s) in rnn.cells().iter().zip(states.iter_mut()) {
-                *s = cell.step(&bind, x, s).expect("shapes agree");
+                *s = cell.forward(&bind, x, s).expect("shapes agree");
                 x = s.output();
             }
             let logits = m.head.forward(&bind, x).expect("shapes agree").value();
@@ -126,33 +127,4 @@ fn sample_with<C: Cell<f32>>(m: &CharModel, rnn: &Rnn<C>, prefix: &[usize], n: u
         }
         out
     })
-}
-
-impl Module<f32> for CharModel {
-    fn params(&self) -> Vec<(String, &Param<f32>)> {
-        let mut v = prefixed("embed", self.embed.params());
-        v.extend(prefixed(
-            "rnn",
-            match &self.rnn {
-                Layer::Lstm(r) => r.params(),
-                Layer::Gru(r) => r.params(),
-                Layer::Rnn(r) => r.params(),
-            },
-        ));
-        v.extend(prefixed("head", self.head.params()));
-        v
-    }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<f32>)> {
-        let mut v = tapegrad::nn::prefixed_mut("embed", self.embed.params_mut());
-        v.extend(tapegrad::nn::prefixed_mut(
-            "rnn",
-            match &mut self.rnn {
-                Layer::Lstm(r) => r.params_mut(),
-                Layer::Gru(r) => r.params_mut(),
-                Layer::Rnn(r) => r.params_mut(),
-            },
-        ));
-        v.extend(tapegrad::nn::prefixed_mut("head", self.head.params_mut()));
-        v
-    }
 }

@@ -8,16 +8,44 @@ use tapegrad_tensor::{Scalar, Tensor};
 use crate::{Binding, Module, Result};
 
 /// A recurrent state made of one or more `(B, H_k)` variables: a hidden
-/// state `h` (Elman RNN, GRU) or `{ h, c }` (LSTM). Layers treat states
+/// state `h` (Elman RNN, GRU), `{ h, c }` (LSTM), a tuple or array of
+/// `Var`s, or a struct of them with `#[derive(State)]`. Layers treat states
 /// through their parts, so they can freeze finished sequences, reverse,
 /// stack and detach any cell's state.
+///
+/// ```
+/// use tapegrad_autodiff::{Tape, Var};
+/// use tapegrad_nn::State;
+/// use tapegrad_tensor::{Scalar, Tensor};
+///
+/// #[derive(Clone, Copy, State)]
+/// #[module(crate = tapegrad_nn)] // not needed through the `tapegrad` facade
+/// struct SruState<'t, T: Scalar> {
+///     c: Var<'t, T>,
+///     #[state(output)]
+///     h: Var<'t, T>,
+/// }
+/// let tape = Tape::<f64>::new();
+/// let s = SruState { c: tape.constant(Tensor::zeros(&[2, 3])), h: tape.constant(Tensor::ones(&[2, 3])) };
+/// assert_eq!(s.parts().len(), 2);
+/// assert_eq!(s.output().value().sum_all(), 6.0); // the marked part
+/// let pair = (s.c, s.h); // tuples of `Var`s are states too
+/// assert_eq!(pair.output().value().sum_all(), 0.0); // their first part
+/// ```
 pub trait State<'t, T: Scalar>: Clone {
+    /// The number of parts.
+    const PARTS: usize;
     /// The parts, in a fixed order.
     fn parts(&self) -> SmallVec<[Var<'t, T>; 2]>;
     /// Rebuilds a state from parts in the order of [`State::parts`].
     fn from_parts(parts: &[Var<'t, T>]) -> Self;
     /// What a layer emits at each step, `(B, H)` (the hidden state `h`).
     fn output(&self) -> Var<'t, T>;
+    /// Every part zero, `(batch, hidden)`.
+    fn zeros(tape: &'t Tape<T>, batch: usize, hidden: usize) -> Self {
+        let z = tape.constant(Tensor::zeros(&[batch, hidden]));
+        Self::from_parts(&vec![z; Self::PARTS])
+    }
     /// Applies `f` to every part.
     fn map(&self, mut f: impl FnMut(Var<'t, T>) -> Result<Var<'t, T>>) -> Result<Self> {
         let parts = self.parts().into_iter().map(&mut f).collect::<Result<SmallVec<[Var<'t, T>; 2]>>>()?;
@@ -31,6 +59,7 @@ pub trait State<'t, T: Scalar>: Clone {
 }
 
 impl<'t, T: Scalar> State<'t, T> for Var<'t, T> {
+    const PARTS: usize = 1;
     fn parts(&self) -> SmallVec<[Var<'t, T>; 2]> {
         smallvec::smallvec![*self]
     }
@@ -42,56 +71,90 @@ impl<'t, T: Scalar> State<'t, T> for Var<'t, T> {
     }
 }
 
-/// One step of a recurrent network. Implement this with ops on [`Var`]s
-/// and every layer in this crate (unrolled, stacked, bidirectional,
-/// variable-length) works with it, with exact BPTT gradients and no
-/// backward code.
+/// A tuple of `Var`s: parts in order, output the first.
+macro_rules! tuple_state {
+    ($n:literal: $($v:ident $i:tt),+) => {
+        impl<'t, T: Scalar> State<'t, T> for ($($v<'t, T>,)+) {
+            const PARTS: usize = $n;
+            fn parts(&self) -> SmallVec<[Var<'t, T>; 2]> {
+                smallvec::smallvec![$(self.$i),+]
+            }
+            fn from_parts(parts: &[Var<'t, T>]) -> Self {
+                ($(parts[$i],)+)
+            }
+            fn output(&self) -> Var<'t, T> {
+                self.0
+            }
+        }
+    };
+}
+tuple_state!(2: Var 0, Var 1);
+tuple_state!(3: Var 0, Var 1, Var 2);
+tuple_state!(4: Var 0, Var 1, Var 2, Var 3);
+
+/// An array of `Var`s: parts in order, output the first.
+impl<'t, T: Scalar, const N: usize> State<'t, T> for [Var<'t, T>; N] {
+    const PARTS: usize = N;
+    fn parts(&self) -> SmallVec<[Var<'t, T>; 2]> {
+        self.iter().copied().collect()
+    }
+    fn from_parts(parts: &[Var<'t, T>]) -> Self {
+        std::array::from_fn(|i| parts[i])
+    }
+    fn output(&self) -> Var<'t, T> {
+        self[0]
+    }
+}
+
+/// One step of a recurrent network, written as its math. Implement this
+/// with ops on [`Var`]s and every layer in this crate (unrolled, stacked,
+/// bidirectional, variable-length) works with it, with exact BPTT
+/// gradients and no backward code.
+///
+/// A step is two parts: [`Cell::project`], the part that depends only on
+/// the input (by default the input itself; typically `x·W_ihᵀ + b`), which
+/// layers run for all time steps at once as one large product, and
+/// [`Cell::step`], which always receives that projected input. There is
+/// no second path that could disagree: [`Cell::forward`] is the two in turn.
 ///
 /// Inputs are `(B, input_size)`, outputs `(B, hidden_size)`.
 pub trait Cell<T: Scalar>: Module<T> {
-    /// The recurrent state, e.g. `Var` or `LstmState`.
+    /// The recurrent state, e.g. `Var`, `LstmState`, `(Var, Var)`.
     type State<'t>: State<'t, T>
     where
         T: 't;
     /// Features of `x_t`.
     fn input_size(&self) -> usize;
-    /// Features of the output (and of `h`).
+    /// Features of the output (and of every state part).
     fn hidden_size(&self) -> usize;
-    /// The all-zero state for a batch of `batch`.
-    fn zero_state<'t>(&self, tape: &'t Tape<T>, batch: usize) -> Self::State<'t>;
-    /// One time step.
-    ///
-    /// # Errors
-    /// A shape error from an op.
-    fn step<'t>(&self, bind: &Binding<'t, T>, x: Var<'t, T>, state: &Self::State<'t>) -> Result<Self::State<'t>>;
-
-    /// Optional speed hook: the part of every step that depends only on its
-    /// input, for all steps at once. `x` is `(T·B, input_size)`, time-major;
-    /// return `Some((T·B, G))` (typically `x·W_ihᵀ` plus every bias that
-    /// does not depend on the state: one large GEMM and one bias add
-    /// instead of `T` of each) and implement
-    /// [`Cell::step_projected`]; layers then call that with each step's
-    /// rows. The default, `None`, makes layers call [`Cell::step`].
-    ///
-    /// # Errors
-    /// A shape error from an op.
-    fn project_inputs<'t>(&self, bind: &Binding<'t, T>, x: Var<'t, T>) -> Result<Option<Var<'t, T>>> {
-        let _ = (bind, x);
-        Ok(None)
+    /// The all-zero state for a batch of `batch` (by default every part
+    /// `(batch, hidden_size)` of zeros).
+    fn zero_state<'t>(&self, tape: &'t Tape<T>, batch: usize) -> Self::State<'t> {
+        Self::State::zeros(tape, batch, self.hidden_size())
     }
-
-    /// One step from this step's rows of [`Cell::project_inputs`]'s result,
-    /// `(B, G)`. Only called when `project_inputs` returned `Some`.
+    /// The input-only part of a step, for any number of rows: `x` is
+    /// `(N, input_size)` (layers pass every step's rows at once, `N = T·B`),
+    /// the result `(N, G)`. The default is `x` itself.
     ///
     /// # Errors
-    /// The default returns [`crate::NnError::Config`]: a cell that projects
-    /// its inputs must implement this too.
-    fn step_projected<'t>(&self, bind: &Binding<'t, T>, projected: Var<'t, T>, state: &Self::State<'t>) -> Result<Self::State<'t>> {
-        let _ = (bind, projected, state);
-        Err(crate::NnError::Config {
-            op: "Cell::step_projected",
-            message: "project_inputs returned Some but step_projected is not implemented".into(),
-        })
+    /// A shape error from an op.
+    fn project<'t>(&self, bind: &Binding<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+        let _ = bind;
+        Ok(x)
+    }
+    /// One time step from this step's rows of [`Cell::project`]'s result,
+    /// `(B, G)`, and the state.
+    ///
+    /// # Errors
+    /// A shape error from an op.
+    fn step<'t>(&self, bind: &Binding<'t, T>, projected: Var<'t, T>, state: &Self::State<'t>) -> Result<Self::State<'t>>;
+    /// One time step from a raw input `(B, input_size)`: [`Cell::project`]
+    /// then [`Cell::step`], what the layers do.
+    ///
+    /// # Errors
+    /// A shape error from an op.
+    fn forward<'t>(&self, bind: &Binding<'t, T>, x: Var<'t, T>, state: &Self::State<'t>) -> Result<Self::State<'t>> {
+        self.step(bind, self.project(bind, x)?, state)
     }
 }
 

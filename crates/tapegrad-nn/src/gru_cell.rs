@@ -1,8 +1,8 @@
 //! The GRU cell.
 
 use rand::Rng;
-use tapegrad_autodiff::{Tape, Var};
-use tapegrad_tensor::{Scalar, Tensor};
+use tapegrad_autodiff::Var;
+use tapegrad_tensor::Scalar;
 
 use crate::cell::{affine, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result};
@@ -25,10 +25,11 @@ use crate::{Binding, Cell, Module, Param, Result};
 /// use tapegrad_tensor::Tensor;
 /// let cell = GruCell::<f64>::new(2, 3, &mut StdRng::seed_from_u64(0));
 /// let tape = Tape::new();
-/// let h = cell.step(&Binding::eval(&tape), tape.constant(Tensor::ones(&[1, 2])), &cell.zero_state(&tape, 1)).unwrap();
+/// let h = cell.forward(&Binding::eval(&tape), tape.constant(Tensor::ones(&[1, 2])), &cell.zero_state(&tape, 1)).unwrap();
 /// assert_eq!(h.shape().as_slice(), &[1, 3]);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = crate)]
 pub struct GruCell<T: Scalar> {
     /// `W_ih`, `(3H, I)`, gates r, z, n.
     pub weight_ih: Param<T>,
@@ -52,25 +53,6 @@ impl<T: Scalar> GruCell<T> {
     }
 }
 
-impl<T: Scalar> Module<T> for GruCell<T> {
-    fn params(&self) -> Vec<(String, &Param<T>)> {
-        vec![
-            ("weight_ih".into(), &self.weight_ih),
-            ("weight_hh".into(), &self.weight_hh),
-            ("bias_ih".into(), &self.bias_ih),
-            ("bias_hh".into(), &self.bias_hh),
-        ]
-    }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
-        vec![
-            ("weight_ih".into(), &mut self.weight_ih),
-            ("weight_hh".into(), &mut self.weight_hh),
-            ("bias_ih".into(), &mut self.bias_ih),
-            ("bias_hh".into(), &mut self.bias_hh),
-        ]
-    }
-}
-
 impl<T: Scalar> Cell<T> for GruCell<T> {
     type State<'t> = Var<'t, T>;
     fn input_size(&self) -> usize {
@@ -79,17 +61,10 @@ impl<T: Scalar> Cell<T> for GruCell<T> {
     fn hidden_size(&self) -> usize {
         self.weight_hh.shape()[1]
     }
-    fn zero_state<'t>(&self, tape: &'t Tape<T>, batch: usize) -> Var<'t, T> {
-        tape.constant(Tensor::zeros(&[batch, self.hidden_size()]))
+    fn project<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+        affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))
     }
-    fn step<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
-        let xp = affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?;
-        self.step_projected(b, xp, h)
-    }
-    fn project_inputs<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Option<Var<'t, T>>> {
-        Ok(Some(affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?))
-    }
-    fn step_projected<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
+    fn step<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
         let gi = xp.try_chunk(3, 1)?;
         let gh = affine(*h, b.param(&self.weight_hh), b.param(&self.bias_hh))?.try_chunk(3, 1)?;
         let r = gi[0].try_add(gh[0])?.sigmoid();

@@ -47,7 +47,15 @@ pub use linear::{Dropout, Embedding, Linear};
 pub use loss::{bce_with_logits, cross_entropy, log_sigmoid, mse_loss, nll_loss, Reduction};
 pub use lstm_cell::{LstmCell, LstmState};
 pub use optim::{clip_grad_norm, clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
-pub use param::{load_state_dict, prefixed, prefixed_mut, state_dict, Binding, Module, Param, ParamGrads, ParamId};
+pub use param::{child_name, load_state_dict, state_dict, Binding, Module, Origin, Param, ParamGrads, ParamId};
+pub use tapegrad_derive::{Module, State};
+
+/// What the derives' generated code names; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use smallvec::{smallvec, SmallVec};
+    pub use tapegrad_autodiff::Var;
+}
 pub use research::{
     adding_problem, check_cell, gradient_flow, CellCase, CellCheckOptions, CellCheckReport, CellProperty, Counterexample, FlowLoss,
     GradientFlow, PropertyReport,

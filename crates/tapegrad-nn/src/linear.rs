@@ -19,7 +19,8 @@ use crate::{Binding, Module, NnError, Param, Result};
 /// let y = lin.forward(&Binding::eval(&tape), tape.constant(Tensor::ones(&[5, 3, 4]))).unwrap();
 /// assert_eq!(y.shape().as_slice(), &[5, 3, 2]);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = crate)]
 pub struct Linear<T: Scalar> {
     /// `(out, in)`.
     pub weight: Param<T>,
@@ -69,15 +70,6 @@ impl<T: Scalar> Linear<T> {
     }
 }
 
-impl<T: Scalar> Module<T> for Linear<T> {
-    fn params(&self) -> Vec<(String, &Param<T>)> {
-        vec![("weight".into(), &self.weight), ("bias".into(), &self.bias)]
-    }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
-        vec![("weight".into(), &mut self.weight), ("bias".into(), &mut self.bias)]
-    }
-}
-
 /// A lookup table of `(vocab, dim)` vectors, PyTorch's `nn.Embedding`
 /// (init `N(0, 1)`).
 ///
@@ -91,7 +83,8 @@ impl<T: Scalar> Module<T> for Linear<T> {
 /// assert_eq!(x.shape().as_slice(), &[3, 2, 3]);
 /// assert!(emb.forward(&Binding::eval(&tape), &[10], &[1]).is_err());
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = crate)]
 pub struct Embedding<T: Scalar> {
     /// `(vocab, dim)`.
     pub weight: Param<T>,
@@ -118,15 +111,6 @@ impl<T: Scalar> Embedding<T> {
         let mut out: Shape = Shape::from_slice(shape);
         out.push(dim);
         Ok(bind.param(&self.weight).try_index_select(0, ids)?.try_reshape(&out)?)
-    }
-}
-
-impl<T: Scalar> Module<T> for Embedding<T> {
-    fn params(&self) -> Vec<(String, &Param<T>)> {
-        vec![("weight".into(), &self.weight)]
-    }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
-        vec![("weight".into(), &mut self.weight)]
     }
 }
 

@@ -1,32 +1,20 @@
 //! The LSTM cell.
 
 use rand::Rng;
-use smallvec::SmallVec;
-use tapegrad_autodiff::{Tape, Var};
-use tapegrad_tensor::{Scalar, Tensor};
+use tapegrad_autodiff::Var;
+use tapegrad_tensor::Scalar;
 
 use crate::cell::{project, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result, State};
 
 /// The LSTM state: hidden `h` and cell `c`, each `(B, H)`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, State)]
+#[module(crate = crate)]
 pub struct LstmState<'t, T: Scalar> {
     /// Hidden state (the output).
     pub h: Var<'t, T>,
     /// Cell state.
     pub c: Var<'t, T>,
-}
-
-impl<'t, T: Scalar> State<'t, T> for LstmState<'t, T> {
-    fn parts(&self) -> SmallVec<[Var<'t, T>; 2]> {
-        smallvec::smallvec![self.h, self.c]
-    }
-    fn from_parts(parts: &[Var<'t, T>]) -> Self {
-        LstmState { h: parts[0], c: parts[1] }
-    }
-    fn output(&self) -> Var<'t, T> {
-        self.h
-    }
 }
 
 /// LSTM cell with PyTorch's equations and gate order (i, f, g, o stacked in
@@ -47,10 +35,11 @@ impl<'t, T: Scalar> State<'t, T> for LstmState<'t, T> {
 /// use tapegrad_tensor::Tensor;
 /// let cell = LstmCell::<f32>::new(3, 5, &mut StdRng::seed_from_u64(0));
 /// let tape = Tape::new();
-/// let s = cell.step(&Binding::eval(&tape), tape.constant(Tensor::ones(&[2, 3])), &cell.zero_state(&tape, 2)).unwrap();
+/// let s = cell.forward(&Binding::eval(&tape), tape.constant(Tensor::ones(&[2, 3])), &cell.zero_state(&tape, 2)).unwrap();
 /// assert_eq!((s.h.shape().as_slice(), s.c.shape().as_slice()), (&[2usize, 5][..], &[2usize, 5][..]));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = crate)]
 pub struct LstmCell<T: Scalar> {
     /// `W_ih`, `(4H, I)`, gates i, f, g, o.
     pub weight_ih: Param<T>,
@@ -93,25 +82,6 @@ impl<T: Scalar> LstmCell<T> {
     }
 }
 
-impl<T: Scalar> Module<T> for LstmCell<T> {
-    fn params(&self) -> Vec<(String, &Param<T>)> {
-        vec![
-            ("weight_ih".into(), &self.weight_ih),
-            ("weight_hh".into(), &self.weight_hh),
-            ("bias_ih".into(), &self.bias_ih),
-            ("bias_hh".into(), &self.bias_hh),
-        ]
-    }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
-        vec![
-            ("weight_ih".into(), &mut self.weight_ih),
-            ("weight_hh".into(), &mut self.weight_hh),
-            ("bias_ih".into(), &mut self.bias_ih),
-            ("bias_hh".into(), &mut self.bias_hh),
-        ]
-    }
-}
-
 impl<T: Scalar> Cell<T> for LstmCell<T> {
     type State<'t> = LstmState<'t, T>;
     fn input_size(&self) -> usize {
@@ -120,18 +90,10 @@ impl<T: Scalar> Cell<T> for LstmCell<T> {
     fn hidden_size(&self) -> usize {
         self.weight_hh.shape()[1]
     }
-    fn zero_state<'t>(&self, tape: &'t Tape<T>, batch: usize) -> LstmState<'t, T> {
-        let z = tape.constant(Tensor::zeros(&[batch, self.hidden_size()]));
-        LstmState { h: z, c: z }
+    fn project<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+        project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))
     }
-    fn step<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>> {
-        let xp = project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))?;
-        self.step_projected(b, xp, s)
-    }
-    fn project_inputs<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Option<Var<'t, T>>> {
-        Ok(Some(project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))?))
-    }
-    fn step_projected<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>> {
+    fn step<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>> {
         // Both biases are already in `xp` (see `cell::project`).
         let gates = xp.try_add(s.h.try_matmul_t(b.param(&self.weight_hh), false, true)?)?;
         let g = gates.try_chunk(4, 1)?;

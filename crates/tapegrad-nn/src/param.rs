@@ -2,6 +2,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand::rngs::StdRng;
@@ -81,25 +82,111 @@ impl<T: Scalar> Param<T> {
 /// Something that owns parameters, named as PyTorch names them
 /// (`weight_ih_l0`, `layers.1.bias`, ...), so state dicts move between
 /// the two.
+///
+/// Derive it: `#[derive(Module)]` visits every field of a struct, a
+/// [`Param`] as a parameter named after its field and any other field as
+/// a sub-module whose names get the field's name in front (a field with no
+/// parameters is marked `#[module(skip)]`; a field that is neither is a
+/// compile error, never a silently missing parameter). Reading, updating,
+/// naming, saving and loading all follow from the one walk.
+///
+/// ```
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use tapegrad_nn::{Linear, Module, Param};
+/// use tapegrad_tensor::{Scalar, Tensor};
+///
+/// #[derive(Module)]
+/// #[module(crate = tapegrad_nn)] // not needed through the `tapegrad` facade
+/// struct Scaled<T: Scalar> {
+///     gain: Param<T>,
+///     proj: Linear<T>,
+///     #[module(skip)]
+///     label: &'static str,
+/// }
+/// let mut m = Scaled { gain: Param::new(Tensor::<f32>::ones(&[2])), proj: Linear::new(3, 2, &mut StdRng::seed_from_u64(0)), label: "demo" };
+/// let names: Vec<String> = m.params().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["gain", "proj.weight", "proj.bias"]);
+/// assert_eq!(m.params_mut().len(), 3); // the same walk, mutably
+/// assert_eq!(m.num_params(), 2 + 6 + 2);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a module of `{T}` parameters",
+    note = "a field of a `#[derive(Module)]` struct is a `Param`, a module (a cell, `Linear`, a `Vec` or `Option` of modules, ...), or is marked `#[module(skip)]`"
+)]
 pub trait Module<T: Scalar> {
+    /// Calls `f` with every parameter and its full name, `prefix` joined
+    /// to the parameter's own name by a dot ([`child_name`]), in a fixed
+    /// order.
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>));
+    /// The walk of [`Module::visit`], mutably: the same names in the same order.
+    fn visit_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>));
     /// Every parameter with its name, in a fixed order.
-    fn params(&self) -> Vec<(String, &Param<T>)>;
+    fn params(&self) -> Vec<(String, &Param<T>)> {
+        let mut out = Vec::new();
+        self.visit("", &mut |n, p| out.push((n.to_string(), p)));
+        out
+    }
     /// Every parameter, mutably, in the same order as [`Module::params`].
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)>;
+    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
+        let mut out = Vec::new();
+        self.visit_mut("", &mut |n, p| out.push((n.to_string(), p)));
+        out
+    }
     /// Total number of trainable scalars.
     fn num_params(&self) -> usize {
-        self.params().iter().map(|(_, p)| p.value().numel()).sum()
+        let mut n = 0;
+        self.visit("", &mut |_, p| n += p.value().numel());
+        n
     }
 }
 
-/// Prefixes the names of a child module's parameters (`prefix.name`).
-pub fn prefixed<'a, T: Scalar>(prefix: &str, params: Vec<(String, &'a Param<T>)>) -> Vec<(String, &'a Param<T>)> {
-    params.into_iter().map(|(n, p)| (format!("{prefix}.{n}"), p)).collect()
+/// `prefix.name`, or `name` when `prefix` is empty: how a sub-module's
+/// names are formed.
+///
+/// ```
+/// assert_eq!(tapegrad_nn::child_name("", "weight"), "weight");
+/// assert_eq!(tapegrad_nn::child_name("layers.1", "bias"), "layers.1.bias");
+/// ```
+pub fn child_name(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
 }
 
-/// Mutable form of [`prefixed`].
-pub fn prefixed_mut<'a, T: Scalar>(prefix: &str, params: Vec<(String, &'a mut Param<T>)>) -> Vec<(String, &'a mut Param<T>)> {
-    params.into_iter().map(|(n, p)| (format!("{prefix}.{n}"), p)).collect()
+/// A parameter is a module of one parameter, named by its place.
+impl<T: Scalar> Module<T> for Param<T> {
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
+        f(prefix, self);
+    }
+    fn visit_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
+        f(prefix, self);
+    }
+}
+
+/// An optional sub-module (an optional bias, say): its parameters when present.
+impl<T: Scalar, M: Module<T>> Module<T> for Option<M> {
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
+        if let Some(m) = self {
+            m.visit(prefix, f);
+        }
+    }
+    fn visit_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
+        if let Some(m) = self {
+            m.visit_mut(prefix, f);
+        }
+    }
+}
+
+/// A boxed module is the module.
+impl<T: Scalar, M: Module<T> + ?Sized> Module<T> for Box<M> {
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
+        (**self).visit(prefix, f);
+    }
+    fn visit_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
+        (**self).visit_mut(prefix, f);
+    }
 }
 
 /// One forward pass's view of the parameters: each parameter becomes one
@@ -123,7 +210,7 @@ pub fn prefixed_mut<'a, T: Scalar>(prefix: &str, params: Vec<(String, &'a mut Pa
 /// ```
 pub struct Binding<'t, T: Scalar> {
     tape: &'t Tape<T>,
-    vars: RefCell<HashMap<ParamId, Var<'t, T>>>,
+    vars: RefCell<HashMap<ParamId, Bound<'t, T>>>,
     training: bool,
     rng: RefCell<StdRng>,
 }
@@ -152,12 +239,12 @@ impl<'t, T: Scalar> Binding<'t, T> {
     /// The leaf for `p` (made on first use).
     #[track_caller]
     pub fn param(&self, p: &Param<T>) -> Var<'t, T> {
-        if let Some(v) = self.vars.borrow().get(&p.id) {
-            return *v;
+        if let Some(b) = self.vars.borrow().get(&p.id) {
+            return b.var;
         }
-        let v = self.tape.leaf(p.value.clone());
-        self.vars.borrow_mut().insert(p.id, v);
-        v
+        let var = self.tape.leaf(p.value.clone());
+        self.vars.borrow_mut().insert(p.id, Bound { var, at: Location::caller() });
+        var
     }
     /// Uses `v` for `p` in this pass instead of a fresh leaf: how a layer
     /// becomes a function of given variables (for gradcheck, Jacobians,
@@ -165,6 +252,7 @@ impl<'t, T: Scalar> Binding<'t, T> {
     ///
     /// # Errors
     /// [`NnError::Weights`] if `v`'s shape is not `p`'s.
+    #[track_caller]
     pub fn try_bind(&self, p: &Param<T>, v: Var<'t, T>) -> Result<()> {
         if v.shape().as_slice() != p.shape() {
             return Err(NnError::Weights {
@@ -172,13 +260,72 @@ impl<'t, T: Scalar> Binding<'t, T> {
                 message: format!("variable of shape {:?} bound to a parameter of shape {:?}", v.shape().as_slice(), p.shape()),
             });
         }
-        self.vars.borrow_mut().insert(p.id, v);
+        self.vars.borrow_mut().insert(p.id, Bound { var: v, at: Location::caller() });
         Ok(())
     }
     /// Collects the gradient of every parameter used in this pass.
     pub fn grads(&self, g: &Gradients<T>) -> ParamGrads<T> {
-        let map = self.vars.borrow().iter().filter_map(|(id, v)| g.get(*v).ok().map(|t| (*id, t.clone()))).collect();
-        ParamGrads { map }
+        let vars = self.vars.borrow();
+        let map = vars.iter().filter_map(|(id, b)| g.get(b.var).ok().map(|t| (*id, t.clone()))).collect();
+        let origins = vars.iter().map(|(id, b)| (*id, Origin { shape: b.var.shape().to_vec(), bound_at: b.at })).collect();
+        ParamGrads { map, origins }
+    }
+    /// Every parameter used in this pass that `module` does not declare
+    /// (a `Param` kept where `#[derive(Module)]` does not look, or marked
+    /// `#[module(skip)]`): such a parameter gets a gradient but no
+    /// optimizer step, and no saved file has it. In source order.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tape;
+    /// use tapegrad_nn::{Binding, Param};
+    /// use tapegrad_tensor::Tensor;
+    /// let (declared, stray) = (Param::new(Tensor::<f64>::ones(&[2])), Param::new(Tensor::<f64>::ones(&[3])));
+    /// let tape = Tape::new();
+    /// let bind = Binding::eval(&tape);
+    /// let _ = bind.param(&declared) + bind.param(&declared);
+    /// let _ = bind.param(&stray);
+    /// let missing = bind.undeclared(&declared); // a Param is a module of itself
+    /// assert_eq!(missing.len(), 1);
+    /// assert!(missing[0].to_string().starts_with("a parameter of shape [3] bound at "));
+    /// ```
+    pub fn undeclared<M: Module<T> + ?Sized>(&self, module: &M) -> Vec<Origin> {
+        let mut declared = std::collections::HashSet::new();
+        module.visit("", &mut |_, p| {
+            declared.insert(p.id);
+        });
+        let mut out: Vec<Origin> = self
+            .vars
+            .borrow()
+            .iter()
+            .filter(|(id, _)| !declared.contains(id))
+            .map(|(_, b)| Origin { shape: b.var.shape().to_vec(), bound_at: b.at })
+            .collect();
+        out.sort_by_key(|o| (o.bound_at.file(), o.bound_at.line(), o.bound_at.column()));
+        out
+    }
+}
+
+/// A parameter's variable in one pass, and where it was bound.
+#[derive(Clone, Copy)]
+struct Bound<'t, T: Scalar> {
+    var: Var<'t, T>,
+    at: &'static Location<'static>,
+}
+
+/// Where a parameter was bound, and its shape: what a report of a
+/// parameter no module declares names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The parameter's shape.
+    pub shape: Vec<usize>,
+    /// The source location of the first [`Binding::param`] (or
+    /// [`Binding::try_bind`]) call for it in the pass.
+    pub bound_at: &'static Location<'static>,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a parameter of shape {:?} bound at {}", self.shape, self.bound_at)
     }
 }
 
@@ -186,6 +333,8 @@ impl<'t, T: Scalar> Binding<'t, T> {
 #[derive(Debug, Clone, Default)]
 pub struct ParamGrads<T: Scalar> {
     map: HashMap<ParamId, Tensor<T>>,
+    /// Shape and binding site of every parameter of the pass.
+    origins: HashMap<ParamId, Origin>,
 }
 
 impl<T: Scalar> ParamGrads<T> {
@@ -212,6 +361,16 @@ impl<T: Scalar> ParamGrads<T> {
     /// Whether no parameter has a gradient.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
+    }
+    /// The first (in source order) parameter with a gradient here that is
+    /// not among `declared`: how an optimizer tells a parameter that would
+    /// never be updated.
+    pub fn first_undeclared(&self, declared: &std::collections::HashSet<ParamId>) -> Option<&Origin> {
+        self.map
+            .keys()
+            .filter(|id| !declared.contains(id))
+            .filter_map(|id| self.origins.get(id))
+            .min_by_key(|o| (o.bound_at.file(), o.bound_at.line(), o.bound_at.column()))
     }
 }
 
@@ -276,8 +435,8 @@ pub fn load_state_dict<T: Scalar, M: Module<T> + ?Sized>(module: &mut M, entries
     Ok(())
 }
 
-/// A pair of modules is a module, named as PyTorch's `nn.Sequential` names
-/// its children: `0.<name>`, `1.<name>`.
+/// Tuples of modules are modules, named as PyTorch's `nn.Sequential` names
+/// its children: `0.<name>`, `1.<name>`, ...
 ///
 /// ```
 /// use rand::{rngs::StdRng, SeedableRng};
@@ -288,41 +447,32 @@ pub fn load_state_dict<T: Scalar, M: Module<T> + ?Sized>(module: &mut M, entries
 /// assert_eq!(names[0], "0.weight_ih_l0");
 /// assert_eq!(names.last().unwrap(), "1.bias");
 /// ```
-impl<T: Scalar, A: Module<T>, B: Module<T>> Module<T> for (A, B) {
-    fn params(&self) -> Vec<(String, &Param<T>)> {
-        let mut v = prefixed("0", self.0.params());
-        v.extend(prefixed("1", self.1.params()));
-        v
-    }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
-        let mut v = prefixed_mut("0", self.0.params_mut());
-        v.extend(prefixed_mut("1", self.1.params_mut()));
-        v
-    }
+macro_rules! tuple_module {
+    ($($m:ident $i:tt),+) => {
+        impl<T: Scalar, $($m: Module<T>),+> Module<T> for ($($m,)+) {
+            fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
+                $(self.$i.visit(&child_name(prefix, stringify!($i)), f);)+
+            }
+            fn visit_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
+                $(self.$i.visit_mut(&child_name(prefix, stringify!($i)), f);)+
+            }
+        }
+    };
 }
-
-/// Three modules in a row, named `0.`, `1.`, `2.` (see the pair's impl).
-impl<T: Scalar, A: Module<T>, B: Module<T>, C: Module<T>> Module<T> for (A, B, C) {
-    fn params(&self) -> Vec<(String, &Param<T>)> {
-        let mut v = prefixed("0", self.0.params());
-        v.extend(prefixed("1", self.1.params()));
-        v.extend(prefixed("2", self.2.params()));
-        v
-    }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
-        let mut v = prefixed_mut("0", self.0.params_mut());
-        v.extend(prefixed_mut("1", self.1.params_mut()));
-        v.extend(prefixed_mut("2", self.2.params_mut()));
-        v
-    }
-}
+tuple_module!(A 0, B 1);
+tuple_module!(A 0, B 1, C 2);
+tuple_module!(A 0, B 1, C 2, D 3);
 
 /// A list of modules, named `0.`, `1.`, ... as PyTorch's `nn.ModuleList`.
 impl<T: Scalar, M: Module<T>> Module<T> for Vec<M> {
-    fn params(&self) -> Vec<(String, &Param<T>)> {
-        self.iter().enumerate().flat_map(|(i, m)| prefixed(&i.to_string(), m.params())).collect()
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
+        for (i, m) in self.iter().enumerate() {
+            m.visit(&child_name(prefix, &i.to_string()), f);
+        }
     }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
-        self.iter_mut().enumerate().flat_map(|(i, m)| prefixed_mut(&i.to_string(), m.params_mut())).collect()
+    fn visit_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
+        for (i, m) in self.iter_mut().enumerate() {
+            m.visit_mut(&child_name(prefix, &i.to_string()), f);
+        }
     }
 }

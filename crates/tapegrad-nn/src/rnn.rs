@@ -6,7 +6,7 @@ use tapegrad_autodiff::Var;
 use tapegrad_tensor::{Scalar, Tensor};
 
 use crate::unroll::{reverse_time, unroll, validate};
-use crate::{Activation, Binding, Cell, GruCell, LstmCell, Module, NnError, Param, Result, RnnCell, Sequence};
+use crate::{child_name, Activation, Binding, Cell, GruCell, LstmCell, Module, NnError, Param, Result, RnnCell, Sequence};
 
 /// A recurrent layer over any [`Cell`], PyTorch's `nn.RNN`/`nn.LSTM`/`nn.GRU`
 /// generalised: `num_layers` stacked, optionally bidirectional (a forward
@@ -211,26 +211,20 @@ pub(crate) fn dropout<'t, T: Scalar>(bind: &Binding<'t, T>, x: Var<'t, T>, p: f6
     Ok(x.try_mul(bind.tape().constant(mask))?)
 }
 
+/// Each cell's names with PyTorch's suffixes: `_l{k}` for layer `k`, then
+/// `_reverse` for the reverse direction.
 impl<T: Scalar, C: Cell<T>> Module<T> for Rnn<C> {
-    fn params(&self) -> Vec<(String, &Param<T>)> {
-        let mut out = Vec::new();
-        for (k, (f, r)) in self.layers.iter().enumerate() {
-            out.extend(f.params().into_iter().map(|(n, p)| (format!("{n}_l{k}"), p)));
-            if let Some(r) = r {
-                out.extend(r.params().into_iter().map(|(n, p)| (format!("{n}_l{k}_reverse"), p)));
-            }
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a Param<T>)) {
+        for (k, (fwd, rev)) in self.layers.iter().enumerate() {
+            fwd.visit("", &mut |n, p| f(&child_name(prefix, &format!("{n}_l{k}")), p));
+            rev.visit("", &mut |n, p| f(&child_name(prefix, &format!("{n}_l{k}_reverse")), p));
         }
-        out
     }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
-        let mut out = Vec::new();
-        for (k, (f, r)) in self.layers.iter_mut().enumerate() {
-            out.extend(f.params_mut().into_iter().map(|(n, p)| (format!("{n}_l{k}"), p)));
-            if let Some(r) = r {
-                out.extend(r.params_mut().into_iter().map(|(n, p)| (format!("{n}_l{k}_reverse"), p)));
-            }
+    fn visit_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut Param<T>)) {
+        for (k, (fwd, rev)) in self.layers.iter_mut().enumerate() {
+            fwd.visit_mut("", &mut |n, p| f(&child_name(prefix, &format!("{n}_l{k}")), p));
+            rev.visit_mut("", &mut |n, p| f(&child_name(prefix, &format!("{n}_l{k}_reverse")), p));
         }
-        out
     }
 }
 

@@ -1,8 +1,8 @@
 //! The Elman RNN cell.
 
 use rand::Rng;
-use tapegrad_autodiff::{Tape, Var};
-use tapegrad_tensor::{Scalar, Tensor};
+use tapegrad_autodiff::Var;
+use tapegrad_tensor::Scalar;
 
 use crate::cell::{project, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result};
@@ -31,10 +31,11 @@ pub enum Activation {
 /// let tape = Tape::new();
 /// let bind = Binding::eval(&tape);
 /// let h0 = cell.zero_state(&tape, 2);
-/// let h1 = cell.step(&bind, tape.constant(Tensor::ones(&[2, 3])), &h0).unwrap();
+/// let h1 = cell.forward(&bind, tape.constant(Tensor::ones(&[2, 3])), &h0).unwrap();
 /// assert_eq!(h1.shape().as_slice(), &[2, 4]);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = crate)]
 pub struct RnnCell<T: Scalar> {
     /// `W_ih`, `(H, I)`.
     pub weight_ih: Param<T>,
@@ -45,6 +46,7 @@ pub struct RnnCell<T: Scalar> {
     /// `b_hh`, `(H)`.
     pub bias_hh: Param<T>,
     /// The activation.
+    #[module(skip)]
     pub activation: Activation,
 }
 
@@ -61,25 +63,6 @@ impl<T: Scalar> RnnCell<T> {
     }
 }
 
-impl<T: Scalar> Module<T> for RnnCell<T> {
-    fn params(&self) -> Vec<(String, &Param<T>)> {
-        vec![
-            ("weight_ih".into(), &self.weight_ih),
-            ("weight_hh".into(), &self.weight_hh),
-            ("bias_ih".into(), &self.bias_ih),
-            ("bias_hh".into(), &self.bias_hh),
-        ]
-    }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<T>)> {
-        vec![
-            ("weight_ih".into(), &mut self.weight_ih),
-            ("weight_hh".into(), &mut self.weight_hh),
-            ("bias_ih".into(), &mut self.bias_ih),
-            ("bias_hh".into(), &mut self.bias_hh),
-        ]
-    }
-}
-
 impl<T: Scalar> Cell<T> for RnnCell<T> {
     type State<'t> = Var<'t, T>;
     fn input_size(&self) -> usize {
@@ -88,17 +71,10 @@ impl<T: Scalar> Cell<T> for RnnCell<T> {
     fn hidden_size(&self) -> usize {
         self.weight_ih.shape()[0]
     }
-    fn zero_state<'t>(&self, tape: &'t Tape<T>, batch: usize) -> Var<'t, T> {
-        tape.constant(Tensor::zeros(&[batch, self.hidden_size()]))
+    fn project<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+        project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))
     }
-    fn step<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
-        let xp = project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))?;
-        self.step_projected(b, xp, h)
-    }
-    fn project_inputs<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Option<Var<'t, T>>> {
-        Ok(Some(project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))?))
-    }
-    fn step_projected<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
+    fn step<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
         // Both biases are already in `xp` (see `cell::project`).
         let pre = xp.try_add(h.try_matmul_t(b.param(&self.weight_hh), false, true)?)?;
         Ok(match self.activation {

@@ -152,16 +152,11 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
         Some(_) => (x.try_index_select(1, &order)?, init.map(|v| Ok(v.try_index_select(0, &order)?))?),
         None => (x, init),
     };
-    // Inputs projected for all steps at once, if the cell offers it.
-    let projected = cell.project_inputs(bind, x.try_reshape(&[steps * batch, s[2]])?)?;
-    let input_at = |t: usize, rows: usize| -> Result<Var<'t, T>> {
-        Ok(match projected {
-            Some(p) => p.try_narrow(0, t * batch, rows)?,
-            None => x.try_narrow(0, t, 1)?.try_reshape(&[batch, s[2]])?.try_narrow(0, 0, rows)?,
-        })
-    };
-    let step =
-        |xt: Var<'t, T>, st: &C::State<'t>| if projected.is_some() { cell.step_projected(bind, xt, st) } else { cell.step(bind, xt, st) };
+    // The input-only part of every step at once (one large product), then
+    // each step's rows of it.
+    let projected = cell.project(bind, x.try_reshape(&[steps * batch, s[2]])?)?;
+    let input_at = |t: usize, rows: usize| -> Result<Var<'t, T>> { Ok(projected.try_narrow(0, t * batch, rows)?) };
+    let step = |xt: Var<'t, T>, st: &C::State<'t>| cell.step(bind, xt, st);
     let mut outputs: Vec<Var<'t, T>> = Vec::with_capacity(steps);
     let mut states = Vec::with_capacity(steps);
     // Restores the caller's step however the loop ends (an error returned

@@ -93,16 +93,9 @@ fn state_dicts_are_all_or_nothing() {
 
 /// A cell that fails at its third step (say, a user's shape bug that only
 /// shows up there).
-struct FailsAtStep2(tapegrad_nn::RnnCell<f64>);
-
-impl tapegrad_nn::Module<f64> for FailsAtStep2 {
-    fn params(&self) -> Vec<(String, &tapegrad_nn::Param<f64>)> {
-        self.0.params()
-    }
-    fn params_mut(&mut self) -> Vec<(String, &mut tapegrad_nn::Param<f64>)> {
-        self.0.params_mut()
-    }
-}
+#[derive(tapegrad_nn::Module)]
+#[module(crate = tapegrad_nn)]
+struct FailsAtStep2(#[module(flatten)] tapegrad_nn::RnnCell<f64>);
 
 impl tapegrad_nn::Cell<f64> for FailsAtStep2 {
     type State<'t> = tapegrad_autodiff::Var<'t, f64>;
@@ -112,8 +105,8 @@ impl tapegrad_nn::Cell<f64> for FailsAtStep2 {
     fn hidden_size(&self) -> usize {
         self.0.hidden_size()
     }
-    fn zero_state<'t>(&self, tape: &'t Tape<f64>, batch: usize) -> Self::State<'t> {
-        self.0.zero_state(tape, batch)
+    fn project<'t>(&self, b: &Binding<'t, f64>, x: Self::State<'t>) -> Result<Self::State<'t>, NnError> {
+        self.0.project(b, x)
     }
     fn step<'t>(&self, b: &Binding<'t, f64>, x: Self::State<'t>, h: &Self::State<'t>) -> Result<Self::State<'t>, NnError> {
         if b.tape().current_step() == Some(2) {

@@ -52,7 +52,8 @@ fn check_cell_passes_on_the_gru_cell() {
 }
 
 /// The minimal gated unit of `examples/custom_cell.rs`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = tapegrad_nn)]
 struct Mgu {
     w: Param<f64>,
     u_f: Param<f64>,
@@ -68,15 +69,6 @@ impl Mgu {
     }
 }
 
-impl Module<f64> for Mgu {
-    fn params(&self) -> Vec<(String, &Param<f64>)> {
-        vec![("w".into(), &self.w), ("u_f".into(), &self.u_f), ("u_h".into(), &self.u_h), ("b".into(), &self.b)]
-    }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<f64>)> {
-        vec![("w".into(), &mut self.w), ("u_f".into(), &mut self.u_f), ("u_h".into(), &mut self.u_h), ("b".into(), &mut self.b)]
-    }
-}
-
 impl Cell<f64> for Mgu {
     type State<'t> = Var<'t, f64>;
     fn input_size(&self) -> usize {
@@ -85,11 +77,11 @@ impl Cell<f64> for Mgu {
     fn hidden_size(&self) -> usize {
         self.u_f.shape()[0]
     }
-    fn zero_state<'t>(&self, tape: &'t Tape<f64>, batch: usize) -> Var<'t, f64> {
-        tape.constant(Tensor::zeros(&[batch, self.hidden_size()]))
+    fn project<'t>(&self, p: &Binding<'t, f64>, x: Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
+        Ok(x.try_matmul_t(p.param(&self.w), false, true)?.try_add(p.param(&self.b))?)
     }
-    fn step<'t>(&self, p: &Binding<'t, f64>, x: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
-        let gx = x.try_matmul_t(p.param(&self.w), false, true)?.try_add(p.param(&self.b))?.try_chunk(2, 1)?;
+    fn step<'t>(&self, p: &Binding<'t, f64>, xp: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
+        let gx = xp.try_chunk(2, 1)?;
         let f = gx[0].try_add(h.try_matmul_t(p.param(&self.u_f), false, true)?)?.sigmoid();
         let cand = gx[1].try_add(f.try_mul(*h)?.try_matmul_t(p.param(&self.u_h), false, true)?)?.tanh();
         Ok(h.try_add(f.try_mul(cand.try_sub(*h)?)?)?)
@@ -103,9 +95,12 @@ fn check_cell_passes_on_a_custom_cell() {
 }
 
 /// An Elman cell with a planted bug in its step, `bug(h')` added to `h'`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Module)]
+#[module(crate = tapegrad_nn)]
 struct Planted {
+    #[module(flatten)]
     inner: RnnCell<f64>,
+    #[module(skip)]
     bug: Bug,
 }
 
@@ -144,15 +139,6 @@ impl Planted {
     }
 }
 
-impl Module<f64> for Planted {
-    fn params(&self) -> Vec<(String, &Param<f64>)> {
-        self.inner.params()
-    }
-    fn params_mut(&mut self) -> Vec<(String, &mut Param<f64>)> {
-        self.inner.params_mut()
-    }
-}
-
 impl Cell<f64> for Planted {
     type State<'t> = Var<'t, f64>;
     fn input_size(&self) -> usize {
@@ -161,19 +147,12 @@ impl Cell<f64> for Planted {
     fn hidden_size(&self) -> usize {
         self.inner.hidden_size()
     }
-    fn zero_state<'t>(&self, tape: &'t Tape<f64>, batch: usize) -> Var<'t, f64> {
-        self.inner.zero_state(tape, batch)
-    }
-    fn step<'t>(&self, b: &Binding<'t, f64>, x: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
+    fn project<'t>(&self, b: &Binding<'t, f64>, x: Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
         let xp = x.try_matmul_t(b.param(&self.inner.weight_ih), false, true)?.try_add(b.param(&self.inner.bias_ih))?;
-        self.step_projected(b, xp, h)
+        let Bug::TimeMean = self.bug else { return Ok(xp) };
+        Ok(xp.try_add(xp.try_mean_axis(0, true)?)?)
     }
-    fn project_inputs<'t>(&self, b: &Binding<'t, f64>, x: Var<'t, f64>) -> Result<Option<Var<'t, f64>>, NnError> {
-        let Bug::TimeMean = self.bug else { return Ok(None) };
-        let xp = x.try_matmul_t(b.param(&self.inner.weight_ih), false, true)?.try_add(b.param(&self.inner.bias_ih))?;
-        Ok(Some(xp.try_add(xp.try_mean_axis(0, true)?)?))
-    }
-    fn step_projected<'t>(&self, b: &Binding<'t, f64>, xp: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
+    fn step<'t>(&self, b: &Binding<'t, f64>, xp: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
         let w_hh = b.param(&self.inner.weight_hh);
         let pre = xp.try_add(h.try_matmul_t(w_hh, false, true)?)?.try_add(b.param(&self.inner.bias_hh))?;
         let tape = b.tape();

@@ -47,7 +47,7 @@ fn seed_000_hello_first_step() {
     let tape = Tape::new();
     let bind = Binding::eval(&tape);
     let x1 = tape.constant(Tensor::from_vec(vec![1.0, 0.0, 0.0, 0.0], &[1, 4])); // "h"
-    let a1 = rnn.step(&bind, x1, &rnn.zero_state(&tape, 1)).unwrap();
+    let a1 = rnn.forward(&bind, x1, &rnn.zero_state(&tape, 1)).unwrap();
     close(a1.value().data(), &[0.5, 0.7311, 0.2689, 0.5]);
     let logits = out.forward(&bind, a1).unwrap();
     close(logits.value().data(), &[-0.0189, 0.5, -0.0966, 0.2311]);
@@ -73,7 +73,7 @@ fn seed_002_i_love_deep_learning_first_step() {
     let tape = Tape::new();
     let bind = Binding::eval(&tape);
     let x1 = tape.constant(Tensor::from_vec(vec![1.0, 0.0, 0.0, 0.0, 0.0], &[1, 5])); // "I"
-    let h1 = rnn.step(&bind, x1, &rnn.zero_state(&tape, 1)).unwrap();
+    let h1 = rnn.forward(&bind, x1, &rnn.zero_state(&tape, 1)).unwrap();
     close(h1.value().data(), &[0.2913, 0.5370, -0.1974]);
     let logits = out.forward(&bind, h1).unwrap();
     close(logits.value().data(), &[-0.0440, -0.1261, 0.1958, 0.1494, -0.0547]);

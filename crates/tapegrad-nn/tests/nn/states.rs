@@ -21,7 +21,7 @@ fn every_step_state_including_the_lstm_cell_state() {
     // A manual unroll with the cell gives the same h and c at every step.
     let mut s = cell.zero_state(&tape, 2);
     for t in 0..5 {
-        s = cell.step(&bind, tape.constant(x.narrow(0, t, 1).reshape(&[2, 3])), &s).unwrap();
+        s = cell.forward(&bind, tape.constant(x.narrow(0, t, 1).reshape(&[2, 3])), &s).unwrap();
         let got = seq.state_at(t).unwrap();
         assert!(got.h.value().max_abs_diff(&s.h.value()).unwrap() < 1e-14);
         assert!(got.c.value().max_abs_diff(&s.c.value()).unwrap() < 1e-14);
@@ -78,7 +78,7 @@ fn many_to_one_many_to_many_and_one_to_many() {
     let mut generated = Vec::new();
     for _ in 0..5 {
         let x_t = tape.constant(Tensor::try_one_hot(&[token], 4).unwrap());
-        h = cell.step(&bind, x_t, &h).unwrap();
+        h = cell.forward(&bind, x_t, &h).unwrap();
         let logits: Var<'_, f64> = head.forward(&bind, h.output()).unwrap();
         token = logits.value().argmax(1)[0];
         generated.push(token);
