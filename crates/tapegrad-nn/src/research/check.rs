@@ -34,11 +34,20 @@ pub enum CellProperty {
     PaddingInvariance,
     /// The same seed gives bit-identical parameters, outputs and gradients.
     Determinism,
+    /// Every parameter a step uses is declared by the cell's `Module`
+    /// (else it would get a gradient but never be updated or saved).
+    Declared,
+    /// [`Cell::forward`] is [`Cell::project`] then [`Cell::step`], bit for
+    /// bit, at every step (the layers use the two; a cell that overrides
+    /// `forward` must agree).
+    OnePath,
 }
 
 impl CellProperty {
     /// Every property, in checking order.
-    pub const ALL: [CellProperty; 5] = [
+    pub const ALL: [CellProperty; 7] = [
+        CellProperty::Declared,
+        CellProperty::OnePath,
         CellProperty::Gradient,
         CellProperty::BatchIndependence,
         CellProperty::Causality,
@@ -63,6 +72,8 @@ impl fmt::Display for CellProperty {
             CellProperty::Causality => "causality",
             CellProperty::PaddingInvariance => "padding invariance",
             CellProperty::Determinism => "determinism",
+            CellProperty::Declared => "every parameter declared",
+            CellProperty::OnePath => "forward = project then step",
         })
     }
 }
@@ -325,7 +336,7 @@ fn shrink(check: &dyn Fn(CellCase) -> Verdict, case: CellCase, message: String, 
 type Verdict = std::result::Result<(), String>;
 
 /// The random values of one case.
-struct Data {
+pub(super) struct Data {
     x: Tensor<f64>,
     init: Vec<Tensor<f64>>,
     w_out: Tensor<f64>,
@@ -481,6 +492,8 @@ fn property<C: Cell<f64>, F: Fn(usize, usize, u64) -> C>(p: CellProperty, make: 
             v.map_or(Ok(()), |v| Err(v.to_string()))
         }
         CellProperty::BatchIndependence => batch_independence(&layer, &d)?,
+        CellProperty::Declared => super::bookkeeping::declared(&layer.cells()[0].0, &d.x, &d.init)?,
+        CellProperty::OnePath => super::bookkeeping::one_path(&layer.cells()[0].0, &d.x, &d.init)?,
         CellProperty::PaddingInvariance => {
             let (steps, extra) = (c.steps, d.padding.shape()[0]);
             let base = run(&layer, &d.x, &d.init, Some(&d.lengths), &d.w_out, &d.w_last)?;

@@ -2,6 +2,7 @@
 //! gradient flow through time ([`gradient_flow`]), and a synthetic
 //! long-range task to train on ([`adding_problem`]).
 
+mod bookkeeping;
 mod check;
 mod flow;
 mod tasks;

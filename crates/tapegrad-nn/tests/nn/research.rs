@@ -36,7 +36,7 @@ fn check_cell_passes_on_the_elman_cell() {
     let report = check(|i, h, s| RnnCell::new(i, h, Activation::Tanh, &mut rng(s)));
     assert!(report.passed(), "{report}");
     assert!(report.properties.iter().all(|p| p.passed_cases == CellCheckOptions::default().cases), "{report}");
-    assert!(report.to_string().starts_with("check_cell passed (5 properties)"), "{report}");
+    assert!(report.to_string().starts_with("check_cell passed (7 properties)"), "{report}");
 }
 
 #[test]
@@ -178,7 +178,7 @@ fn a_cell_that_mixes_batch_rows_fails_batch_independence_with_a_minimal_case() {
     assert_eq!((c.case.steps, c.case.batch, c.case.input, c.case.hidden), (1, 2, 1, 1), "{report}");
     assert!(c.message.contains("the outputs of sample 0 depend on the input at step 0 of sample 1"), "{report}");
     let text = report.to_string();
-    assert!(text.starts_with("check_cell FAILED (1 of 5 properties)"), "{text}");
+    assert!(text.starts_with("check_cell FAILED (1 of 7 properties)"), "{text}");
     assert!(text.contains("batch independence: FAILED") && text.contains("minimal counterexample: T=1 B=2 I=1 H=1"), "{text}");
 }
 
