@@ -5,6 +5,7 @@ mod common;
 mod errors;
 mod modules;
 mod parity;
+mod pretrained;
 mod research;
 mod seeds;
 mod states;
