@@ -27,8 +27,10 @@
 //! (wrong feature size, empty sequence or batch, lengths past `T`, NaN) is
 //! reported before any step runs. Errors name the layer and the shapes.
 
+mod attention;
 mod cell;
 mod check;
+mod crf;
 mod error;
 mod gru_cell;
 mod linear;
@@ -43,8 +45,10 @@ mod unroll;
 mod weights;
 mod word_vectors;
 
+pub use attention::{Attended, Attention};
 pub use cell::{uniform_init, Cell, State};
 pub use check::gradcheck_layer;
+pub use crf::Crf;
 pub use error::{NnError, Result};
 pub use gru_cell::GruCell;
 pub use linear::{Dropout, Embedding, Linear};

@@ -1,7 +1,9 @@
 //! Integration tests of tapegrad-nn, one binary with topical modules.
 
+mod attention;
 mod bptt;
 mod common;
+mod crf;
 mod errors;
 mod modules;
 mod parity;
