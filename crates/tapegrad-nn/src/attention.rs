@@ -64,6 +64,17 @@ pub enum Attention<T: Scalar> {
 }
 
 /// What [`Attention::forward`] returns.
+///
+/// ```
+/// use tapegrad_autodiff::Tape;
+/// use tapegrad_nn::{Attended, Attention, Binding};
+/// use tapegrad_tensor::Tensor;
+/// let tape = Tape::<f64>::new();
+/// let enc = tape.constant(Tensor::ones(&[4, 2, 3]));
+/// let q = tape.constant(Tensor::ones(&[5, 2, 3])); // 5 queries per sequence
+/// let Attended { context, weights } = Attention::dot().forward(&Binding::eval(&tape), q, enc, None).unwrap();
+/// assert_eq!((context.shape().as_slice(), weights.shape().as_slice()), (&[5, 2, 3][..], &[2, 5, 4][..]));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Attended<'t, T: Scalar> {
     /// `Σ_s weight_s · h_s`: `(B, Dk)` for a `(B, Dq)` query, `(Tq, B, Dk)`

@@ -307,9 +307,18 @@ impl<T: Scalar> Crf<T> {
     /// ```
     ///
     /// # Errors
-    /// As [`Crf::log_partition`].
+    /// As [`Crf::log_partition`], and [`NnError::Config`] if a parameter
+    /// holds NaN (a `-∞` score, a forbidden transition, is fine).
     pub fn viterbi_with_scores(&self, emissions: &Tensor<T>, lengths: Option<&[usize]>) -> Result<Vec<Best<T>>> {
         let (_, batch, lengths) = self.validate(emissions, lengths)?;
+        for (name, p) in self.params() {
+            if let Some(i) = p.value().data().iter().position(|v| v.is_nan()) {
+                return Err(NnError::Config {
+                    op: "Crf::viterbi",
+                    message: format!("parameter `{name}` {:?} is NaN at element {i}", p.shape()),
+                });
+            }
+        }
         let k = self.num_tags();
         let (trans, start, end) = (self.transitions.value().data(), self.start.value().data(), self.end.value().data());
         let em = emissions.data();

@@ -71,14 +71,37 @@ impl<T: Scalar> Param<T> {
         Param::with_trainable(value, Trainable::Trainable)
     }
     /// A parameter holding `value`, trainable or frozen.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tape;
+    /// use tapegrad_nn::{Binding, Param, Trainable};
+    /// use tapegrad_tensor::Tensor;
+    /// let p = Param::with_trainable(Tensor::<f64>::ones(&[2]), Trainable::Frozen);
+    /// let tape = Tape::new();
+    /// assert!(!Binding::eval(&tape).param(&p).requires_grad()); // a constant
+    /// ```
     pub fn with_trainable(value: Tensor<T>, trainable: Trainable) -> Self {
         Param { id: ParamId(NEXT_ID.fetch_add(1, Ordering::Relaxed)), value, trainable }
     }
     /// Whether it is trainable or frozen.
+    ///
+    /// ```
+    /// use tapegrad_nn::{Param, Trainable};
+    /// use tapegrad_tensor::Tensor;
+    /// assert_eq!(Param::new(Tensor::<f32>::ones(&[1])).trainable(), Trainable::Trainable);
+    /// ```
     pub fn trainable(&self) -> Trainable {
         self.trainable
     }
     /// Freezes or unfreezes it (takes effect from the next [`Binding`]).
+    ///
+    /// ```
+    /// use tapegrad_nn::{Param, Trainable};
+    /// use tapegrad_tensor::Tensor;
+    /// let mut p = Param::new(Tensor::<f32>::ones(&[1]));
+    /// p.set_trainable(Trainable::Frozen);
+    /// assert_eq!(p.trainable(), Trainable::Frozen);
+    /// ```
     pub fn set_trainable(&mut self, trainable: Trainable) {
         self.trainable = trainable;
     }

@@ -14,6 +14,12 @@ use crate::{Embedding, NnError, Result, Trainable};
 /// What is wrong with a word-vector file; carried by
 /// [`NnError::VectorFile`], which adds the file's name. Lines are counted
 /// from 1.
+///
+/// ```
+/// use tapegrad_nn::{NnError, VectorFileError, WordVectors};
+/// let NnError::VectorFile { problem, .. } = WordVectors::<f32>::parse("v.txt", "a 1\na 2\n").unwrap_err() else { panic!() };
+/// assert_eq!(problem, VectorFileError::DuplicateWord { line: 2, word: "a".into(), first_line: 1 });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VectorFileError {

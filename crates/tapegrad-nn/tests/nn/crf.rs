@@ -190,6 +190,10 @@ fn crf_rejects_bad_emissions_tags_and_lengths_with_typed_errors() {
     nan.data_mut()[0] = f64::NAN;
     let err = crf.viterbi(&nan, Some(&LENGTHS)).unwrap_err();
     assert!(matches!(err, NnError::NonFinite { index: 0, .. }), "{err}");
+    let mut diverged = crf.clone();
+    diverged.transitions.data_mut()[4] = f64::NAN;
+    let err = diverged.viterbi(&emissions(61), Some(&LENGTHS)).unwrap_err();
+    assert_eq!(err.to_string(), "Crf::viterbi: parameter `transitions` [3, 3] is NaN at element 4");
     let err = crf.log_partition(&bind, tape.constant(Tensor::zeros(&[0, B, K])), None).unwrap_err();
     assert!(matches!(err, NnError::Empty { .. }), "{err}");
 }
