@@ -11,7 +11,13 @@
 //! `out.output` `(T, B, D·H)`, trained with cross-entropy whose ignore index
 //! skips the padding of a ragged batch (passed to the layer as `lengths`).
 //!
-//! Run: `cargo run --release --example tagging`
+//! The BiLSTM-CRF puts a linear-chain [`Crf`] on the BiLSTM's per-step tag
+//! scores: it is trained on the negative log-likelihood of each whole tag
+//! sequence (the forward algorithm, differentiated by the tape) and decodes
+//! with Viterbi, so it also learns which tag may follow which.
+//!
+//! Run: `cargo run --release --example tagging` (`--models bilstm,bilstm-crf`
+//! for a subset)
 
 use std::error::Error;
 use std::time::Instant;
@@ -22,7 +28,7 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 use tapegrad::prelude::*;
 
-/// Tag names as people or places from their right context: uni- vs bidirectional GRU and LSTM.
+/// Tag names as people or places from their right context: uni- vs bidirectional GRU and LSTM, and a BiLSTM-CRF.
 #[derive(Parser, Debug, Clone)]
 pub(crate) struct Args {
     /// Training sentences.
@@ -49,6 +55,9 @@ pub(crate) struct Args {
     /// Seed of the data, the initialisation and the batches.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Models to train, in this order: gru, bigru, lstm, bilstm, bilstm-crf.
+    #[arg(long, value_delimiter = ',', default_value = "gru,bigru,lstm,bilstm,bilstm-crf")]
+    pub models: Vec<String>,
 }
 
 /// Held-out per-token accuracy of one model.
@@ -61,7 +70,8 @@ pub(crate) struct Score {
     pub ambiguous: f64,
 }
 
-/// What a run measured: one [`Score`] per model (GRU, BiGRU, LSTM, BiLSTM).
+/// What a run measured: one [`Score`] per model asked for (GRU, BiGRU,
+/// LSTM, BiLSTM, BiLSTM-CRF, in that order).
 #[derive(Debug, Clone)]
 pub(crate) struct Summary {
     pub scores: Vec<Score>,
@@ -71,6 +81,8 @@ pub(crate) struct Summary {
 }
 
 const TAGS: [&str; 3] = ["O", "PER", "LOC"];
+/// The models `--models` may name, in the order they run.
+const MODELS: [&str; 5] = ["gru", "bigru", "lstm", "bilstm", "bilstm-crf"];
 /// Target of padded steps, skipped by the loss.
 const PAD: usize = TAGS.len();
 const AMBIGUOUS: &[&str] = &["jordan", "paris", "georgia", "florence", "sydney", "victoria", "chelsea", "austin", "savannah", "madison"];
@@ -152,18 +164,67 @@ fn logits<'t, C: Cell<f32>>(
     Ok(m.2.forward(bind, out)?.try_reshape(&[steps * lengths.len(), TAGS.len()])?)
 }
 
-/// Predicted tags of each sentence (no gradient).
-fn predict<C: Cell<f32>>(m: &Tagger<C>, data: &[&Tagged]) -> Result<Vec<Vec<usize>>, NnError> {
-    let (ids, steps, lengths, _) = batch(data);
-    let tape = Tape::new();
-    let pred = tape.no_grad(|| logits(m, &Binding::eval(&tape), &ids, steps, &lengths))?.value().argmax(1);
-    Ok((0..data.len()).map(|b| (0..lengths[b]).map(|t| pred[t * data.len() + b]).collect()).collect())
+/// A tagging model: its training loss on a batch, and its predictions.
+trait Tags: Module<f32> {
+    /// The loss of a batch (ids `(T, B)`, targets `(T·B)` with [`PAD`] at padding).
+    fn loss<'t>(
+        &self,
+        bind: &Binding<'t, f32>,
+        ids: &[usize],
+        steps: usize,
+        lengths: &[usize],
+        targets: &[usize],
+    ) -> Result<Var<'t, f32>, NnError>;
+    /// Predicted tags of each sentence (no gradient).
+    fn predict(&self, data: &[&Tagged]) -> Result<Vec<Vec<usize>>, NnError>;
+}
+
+/// Per-token cross-entropy; each token's most likely tag.
+impl<C: Cell<f32>> Tags for Tagger<C> {
+    fn loss<'t>(
+        &self,
+        bind: &Binding<'t, f32>,
+        ids: &[usize],
+        steps: usize,
+        lengths: &[usize],
+        targets: &[usize],
+    ) -> Result<Var<'t, f32>, NnError> {
+        cross_entropy(logits(self, bind, ids, steps, lengths)?, targets, Some(PAD), Reduction::Mean)
+    }
+    fn predict(&self, data: &[&Tagged]) -> Result<Vec<Vec<usize>>, NnError> {
+        let (ids, steps, lengths, _) = batch(data);
+        let tape = Tape::new();
+        let pred = tape.no_grad(|| logits(self, &Binding::eval(&tape), &ids, steps, &lengths))?.value().argmax(1);
+        Ok((0..data.len()).map(|b| (0..lengths[b]).map(|t| pred[t * data.len() + b]).collect()).collect())
+    }
+}
+
+/// A tagger's scores `(T, B, 3)` as a CRF's emissions: the sequence's NLL;
+/// the Viterbi path.
+impl<C: Cell<f32>> Tags for (Tagger<C>, Crf<f32>) {
+    fn loss<'t>(
+        &self,
+        bind: &Binding<'t, f32>,
+        ids: &[usize],
+        steps: usize,
+        lengths: &[usize],
+        targets: &[usize],
+    ) -> Result<Var<'t, f32>, NnError> {
+        let emissions = logits(&self.0, bind, ids, steps, lengths)?.try_reshape(&[steps, lengths.len(), TAGS.len()])?;
+        self.1.nll(bind, emissions, targets, Some(lengths), Reduction::Mean)
+    }
+    fn predict(&self, data: &[&Tagged]) -> Result<Vec<Vec<usize>>, NnError> {
+        let (ids, steps, lengths, _) = batch(data);
+        let tape = Tape::new();
+        let emissions = tape.no_grad(|| logits(&self.0, &Binding::eval(&tape), &ids, steps, &lengths))?.value();
+        self.1.viterbi(&emissions.reshape(&[steps, data.len(), TAGS.len()]), Some(&lengths))
+    }
 }
 
 /// Accuracy over all real tokens and over the ambiguous names.
-fn accuracy<C: Cell<f32>>(m: &Tagger<C>, data: &[&Tagged]) -> Result<(f64, f64), NnError> {
+fn accuracy<M: Tags>(m: &M, data: &[&Tagged]) -> Result<(f64, f64), NnError> {
     let (mut all, mut amb, mut n_amb, mut n) = (0, 0, 0, 0);
-    for (s, p) in data.iter().zip(predict(m, data)?) {
+    for (s, p) in data.iter().zip(m.predict(data)?) {
         for ((&t, &a), q) in s.tags.iter().zip(&s.ambiguous).zip(p) {
             n += 1;
             all += usize::from(t == q);
@@ -175,8 +236,8 @@ fn accuracy<C: Cell<f32>>(m: &Tagger<C>, data: &[&Tagged]) -> Result<(f64, f64),
 }
 
 /// Trains a tagger; prints progress, then its tags of `demo`; returns its held-out score.
-fn fit<C: Cell<f32>>(
-    mut m: Tagger<C>,
+fn fit<M: Tags>(
+    mut m: M,
     name: &str,
     train: &[&Tagged],
     test: &[&Tagged],
@@ -193,17 +254,17 @@ fn fit<C: Cell<f32>>(
             let (ids, steps, lengths, targets) = batch(chunk);
             let tape = Tape::new();
             let bind = Binding::eval(&tape);
-            let loss = cross_entropy(logits(&m, &bind, &ids, steps, &lengths)?, &targets, Some(PAD), Reduction::Mean)?;
+            let loss = m.loss(&bind, &ids, steps, &lengths, &targets)?;
             let mut grads = bind.grads(&tape.backward(loss)?);
             clip_grad_norm(&mut grads, 1.0);
             opt.step(m.params_mut(), &grads)?;
         }
         if epoch % 4 == 0 || epoch == args.epochs {
             let (all, amb) = accuracy(&m, test)?;
-            println!("  {name:<7} epoch {epoch:3}: held-out {:5.1}% of tokens, {:5.1}% of ambiguous names", 100.0 * all, 100.0 * amb);
+            println!("  {name:<10} epoch {epoch:3}: held-out {:5.1}% of tokens, {:5.1}% of ambiguous names", 100.0 * all, 100.0 * amb);
         }
     }
-    for (s, p) in demo.iter().zip(predict(&m, demo)?) {
+    for (s, p) in demo.iter().zip(m.predict(demo)?) {
         let words: Vec<String> =
             s.ids.iter().zip(&p).map(|(&i, &t)| if t == 0 { vocab[i].to_string() } else { format!("{}/{}", vocab[i], TAGS[t]) }).collect();
         println!("          {}", words.join(" "));
@@ -213,6 +274,9 @@ fn fit<C: Cell<f32>>(
 }
 
 pub(crate) fn run(args: &Args) -> Result<Summary, Box<dyn Error>> {
+    if let Some(bad) = args.models.iter().find(|m| !MODELS.contains(&m.as_str())) {
+        return Err(format!("unknown model `{bad}` (known: {})", MODELS.join(", ")).into());
+    }
     let start = Instant::now();
     let vocab = vocabulary();
     let mut rng = StdRng::seed_from_u64(args.seed);
@@ -239,17 +303,30 @@ pub(crate) fn run(args: &Args) -> Result<Summary, Box<dyn Error>> {
         vocab.len()
     );
     let (v, e, h) = (vocab.len(), args.embed, args.hidden);
+    let wanted = |name: &str| args.models.iter().any(|m| m == name);
+    // Every model is drawn from one initialisation stream in a fixed order,
+    // whichever of them are trained, so each starts the same in any subset.
     let mut init = StdRng::seed_from_u64(args.seed + 1);
     let mut scores = Vec::new();
-    for bidir in [false, true] {
-        let d = if bidir { 2 } else { 1 };
+    for (i, bidir) in [(0, false), (1, true)] {
+        let (d, name) = if bidir { (2, "BiGRU") } else { (1, "GRU") };
         let m = (Embedding::new(v, e, &mut init), Rnn::gru(e, h, 1, bidir, &mut init), Linear::new(d * h, TAGS.len(), &mut init));
-        scores.push(fit(m, if bidir { "BiGRU" } else { "GRU" }, &train, &test, &demo, &vocab, args)?);
+        if wanted(MODELS[i]) {
+            scores.push(fit(m, name, &train, &test, &demo, &vocab, args)?);
+        }
     }
-    for bidir in [false, true] {
-        let d = if bidir { 2 } else { 1 };
+    for (i, bidir) in [(2, false), (3, true)] {
+        let (d, name) = if bidir { (2, "BiLSTM") } else { (1, "LSTM") };
         let m = (Embedding::new(v, e, &mut init), Rnn::lstm(e, h, 1, bidir, &mut init), Linear::new(d * h, TAGS.len(), &mut init));
-        scores.push(fit(m, if bidir { "BiLSTM" } else { "LSTM" }, &train, &test, &demo, &vocab, args)?);
+        if wanted(MODELS[i]) {
+            scores.push(fit(m, name, &train, &test, &demo, &vocab, args)?);
+        }
+    }
+    // A BiLSTM tagger of the same sizes with a CRF on its tag scores.
+    let tagger = (Embedding::new(v, e, &mut init), Rnn::lstm(e, h, 1, true, &mut init), Linear::new(2 * h, TAGS.len(), &mut init));
+    let crf = Crf::new(TAGS.len(), &mut init);
+    if wanted(MODELS[4]) {
+        scores.push(fit((tagger, crf), "BiLSTM-CRF", &train, &test, &demo, &vocab, args)?);
     }
     Ok(Summary { scores, tokens, seconds: start.elapsed().as_secs_f64() })
 }
@@ -259,9 +336,9 @@ fn main() {
     match run(&args) {
         Ok(s) => {
             println!("held-out per-token accuracy ({} tokens, {} ambiguous names):", s.tokens.0, s.tokens.1);
-            println!("  model    all tokens  ambiguous names");
+            println!("  model       all tokens  ambiguous names");
             for sc in &s.scores {
-                println!("  {:<7}  {:9.1}%  {:14.1}%", sc.model, 100.0 * sc.all, 100.0 * sc.ambiguous);
+                println!("  {:<10}  {:9.1}%  {:14.1}%", sc.model, 100.0 * sc.all, 100.0 * sc.ambiguous);
             }
             println!(
                 "(a unidirectional layer tags a name before it sees what follows: a coin flip on the ambiguous ones)  {:.1} s",

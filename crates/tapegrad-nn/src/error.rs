@@ -73,6 +73,15 @@ pub enum NnError {
         /// What is wrong, naming the parameter and both shapes.
         message: String,
     },
+    /// A word-vector text file that cannot be read as one (see
+    /// [`crate::WordVectors`]); the problem names the line.
+    #[error("{file}: {problem}")]
+    VectorFile {
+        /// The file (or the name given to parsed text).
+        file: String,
+        /// What is wrong, and where.
+        problem: crate::VectorFileError,
+    },
     /// Any other invalid configuration.
     #[error("{op}: {message}")]
     Config {

@@ -11,7 +11,10 @@
 //!   equations, gate order and parameter names.
 //! - [`Rnn`]: any cell unrolled, stacked, bidirectional, with per-sequence
 //!   lengths; every step's state is kept ([`Sequence::state_at`]).
-//! - [`Linear`], [`Embedding`], [`Dropout`]; losses ([`cross_entropy`],
+//! - [`Linear`], [`Embedding`] (also from pretrained [`WordVectors`],
+//!   optionally [`Trainable::Frozen`]), [`Dropout`]; [`Attention`]
+//!   (additive, dot, general) over padded encoder outputs; a linear-chain
+//!   [`Crf`] (forward algorithm, NLL loss, Viterbi); losses ([`cross_entropy`],
 //!   [`nll_loss`], [`mse_loss`], [`bce_with_logits`]); optimizers ([`Sgd`],
 //!   [`Adam`] / AdamW, [`RmsProp`]) and clipping.
 //! - Parameters ([`Param`]) live outside the tape; a [`Binding`] makes each
@@ -24,8 +27,10 @@
 //! (wrong feature size, empty sequence or batch, lengths past `T`, NaN) is
 //! reported before any step runs. Errors name the layer and the shapes.
 
+mod attention;
 mod cell;
 mod check;
+mod crf;
 mod error;
 mod gru_cell;
 mod linear;
@@ -38,16 +43,19 @@ mod rnn;
 mod rnn_cell;
 mod unroll;
 mod weights;
+mod word_vectors;
 
+pub use attention::{Attended, Attention};
 pub use cell::{uniform_init, Cell, State};
 pub use check::gradcheck_layer;
+pub use crf::Crf;
 pub use error::{NnError, Result};
 pub use gru_cell::GruCell;
 pub use linear::{Dropout, Embedding, Linear};
 pub use loss::{bce_with_logits, cross_entropy, log_sigmoid, mse_loss, nll_loss, Reduction};
 pub use lstm_cell::{LstmCell, LstmState};
 pub use optim::{clip_grad_norm, clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
-pub use param::{child_name, load_state_dict, state_dict, Binding, Module, Origin, Param, ParamGrads, ParamId};
+pub use param::{child_name, load_state_dict, state_dict, Binding, Module, Origin, Param, ParamGrads, ParamId, Trainable};
 pub use tapegrad_derive::{Module, State};
 
 /// What the derives' generated code names; not part of the API.
@@ -66,3 +74,4 @@ pub use unroll::{lengths_from_mask, Sequence};
 pub use weights::{
     from_safetensors_bytes, load_module, load_safetensors, save_module, save_safetensors, to_safetensors_bytes, Metadata, NamedTensors,
 };
+pub use word_vectors::{VectorFileError, WordVectors};

@@ -4,7 +4,7 @@ use rand::Rng;
 use tapegrad_autodiff::Var;
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
-use crate::{Binding, Module, NnError, Param, Result};
+use crate::{Binding, Module, NnError, Param, Result, Trainable};
 
 /// `y = x·Wᵀ + b`, PyTorch's `nn.Linear` (weight `(out, in)`, bias `(out)`),
 /// applied to the last axis of an input of any rank ≥ 2.
@@ -71,7 +71,8 @@ impl<T: Scalar> Linear<T> {
 }
 
 /// A lookup table of `(vocab, dim)` vectors, PyTorch's `nn.Embedding`
-/// (init `N(0, 1)`).
+/// (init `N(0, 1)`), or given vectors ([`Embedding::try_from_pretrained`],
+/// optionally frozen).
 ///
 /// ```
 /// use rand::{rngs::StdRng, SeedableRng};
@@ -94,6 +95,59 @@ impl<T: Scalar> Embedding<T> {
     /// A table initialised from `N(0, 1)`.
     pub fn new<R: Rng + ?Sized>(vocab: usize, dim: usize, rng: &mut R) -> Self {
         Embedding { weight: Param::new(Tensor::rand_normal(&[vocab, dim], T::zero(), T::one(), rng)) }
+    }
+    /// A table holding the rows of `matrix` `(vocab, dim)` (pretrained word
+    /// vectors, e.g. from [`crate::WordVectors`]). [`Trainable::Frozen`]
+    /// makes the table a constant of every forward pass: no gradient, so no
+    /// optimizer step changes it, and [`Module::num_params`] does not count
+    /// it; it is still the module's `weight`, saved and loaded by name.
+    /// PyTorch's `nn.Embedding.from_pretrained(matrix, freeze)`.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tape;
+    /// use tapegrad_nn::{Binding, Embedding, Module, Trainable};
+    /// use tapegrad_tensor::Tensor;
+    /// let m = Tensor::from_vec(vec![0.0f32, 1.0, 2.0, 3.0], &[2, 2]);
+    /// let emb = Embedding::try_from_pretrained(m, Trainable::Frozen).unwrap();
+    /// assert_eq!(emb.num_params(), 0);
+    /// let tape = Tape::new();
+    /// let x = emb.forward(&Binding::eval(&tape), &[1], &[1]).unwrap();
+    /// assert_eq!(x.value().data(), &[2.0, 3.0]);
+    /// assert!(!x.requires_grad());
+    /// assert!(Embedding::try_from_pretrained(Tensor::<f32>::zeros(&[4]), Trainable::Frozen).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`NnError::Config`] naming the shape if `matrix` is not 2-D with at
+    /// least one row and one column, or holds a NaN or infinity.
+    pub fn try_from_pretrained(matrix: Tensor<T>, trainable: Trainable) -> Result<Self> {
+        const OP: &str = "Embedding::from_pretrained";
+        let s = matrix.shape();
+        if s.len() != 2 || s[0] == 0 || s[1] == 0 {
+            return Err(NnError::Config { op: OP, message: format!("matrix of shape {s:?} is not (vocab, dim) with vocab, dim >= 1") });
+        }
+        if let Some(i) = matrix.data().iter().position(|v| !v.is_finite()) {
+            return Err(NnError::Config {
+                op: OP,
+                message: format!("matrix of shape {s:?} holds NaN or infinity at row {}, column {}", i / s[1], i % s[1]),
+            });
+        }
+        Ok(Embedding { weight: Param::with_trainable(matrix, trainable) })
+    }
+    /// Panicking form of [`Embedding::try_from_pretrained`].
+    ///
+    /// ```
+    /// use tapegrad_nn::{Embedding, Module, Trainable};
+    /// use tapegrad_tensor::Tensor;
+    /// let emb = Embedding::from_pretrained(Tensor::<f64>::ones(&[3, 2]), Trainable::Trainable);
+    /// assert_eq!(emb.num_params(), 6);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error `try_from_pretrained` returns.
+    #[track_caller]
+    pub fn from_pretrained(matrix: Tensor<T>, trainable: Trainable) -> Self {
+        Self::try_from_pretrained(matrix, trainable).unwrap_or_else(|e| panic!("{e}"))
     }
     /// The vectors of `ids` (row-major, of shape `shape`), as `(*shape, dim)`.
     ///

@@ -1,7 +1,7 @@
 //! Parameters, the modules that own them, and binding them to a tape.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -18,8 +18,30 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ParamId(u64);
 
-/// A trainable tensor owned by a module. It lives outside any tape and
-/// enters each forward pass as a leaf through a [`Binding`].
+/// Whether the optimizer may change a [`Param`]: a frozen one enters each
+/// forward pass as a constant (no gradient flows to it, so no optimizer
+/// step touches it) but is still listed by [`Module::params`], so state
+/// dicts and weight files still save and load it by name.
+///
+/// ```
+/// use tapegrad_nn::{Param, Trainable};
+/// use tapegrad_tensor::Tensor;
+/// let p = Param::with_trainable(Tensor::<f32>::zeros(&[2]), Trainable::Frozen);
+/// assert_eq!(p.trainable(), Trainable::Frozen);
+/// assert_eq!(Param::new(Tensor::<f32>::zeros(&[2])).trainable(), Trainable::Trainable);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Trainable {
+    /// Receives gradients and optimizer updates (the default).
+    #[default]
+    Trainable,
+    /// A constant in every forward pass: no gradient, no update.
+    Frozen,
+}
+
+/// A tensor owned by a module, trainable unless frozen ([`Trainable`]).
+/// It lives outside any tape and enters each forward pass as a leaf
+/// (or, frozen, as a constant) through a [`Binding`].
 ///
 /// ```
 /// use tapegrad_nn::Param;
@@ -33,19 +55,56 @@ pub struct ParamId(u64);
 pub struct Param<T: Scalar> {
     id: ParamId,
     value: Tensor<T>,
+    trainable: Trainable,
 }
 
 impl<T: Scalar> Clone for Param<T> {
-    /// A clone is an independent parameter with its own identity.
+    /// A clone is an independent parameter with its own identity (and the
+    /// same [`Trainable`] setting).
     fn clone(&self) -> Self {
-        Param::new(self.value.clone())
+        Param::with_trainable(self.value.clone(), self.trainable)
     }
 }
 
 impl<T: Scalar> Param<T> {
     /// A parameter holding `value`.
     pub fn new(value: Tensor<T>) -> Self {
-        Param { id: ParamId(NEXT_ID.fetch_add(1, Ordering::Relaxed)), value }
+        Param::with_trainable(value, Trainable::Trainable)
+    }
+    /// A parameter holding `value`, trainable or frozen.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tape;
+    /// use tapegrad_nn::{Binding, Param, Trainable};
+    /// use tapegrad_tensor::Tensor;
+    /// let p = Param::with_trainable(Tensor::<f64>::ones(&[2]), Trainable::Frozen);
+    /// let tape = Tape::new();
+    /// assert!(!Binding::eval(&tape).param(&p).requires_grad()); // a constant
+    /// ```
+    pub fn with_trainable(value: Tensor<T>, trainable: Trainable) -> Self {
+        Param { id: ParamId(NEXT_ID.fetch_add(1, Ordering::Relaxed)), value, trainable }
+    }
+    /// Whether it is trainable or frozen.
+    ///
+    /// ```
+    /// use tapegrad_nn::{Param, Trainable};
+    /// use tapegrad_tensor::Tensor;
+    /// assert_eq!(Param::new(Tensor::<f32>::ones(&[1])).trainable(), Trainable::Trainable);
+    /// ```
+    pub fn trainable(&self) -> Trainable {
+        self.trainable
+    }
+    /// Freezes or unfreezes it (takes effect from the next [`Binding`]).
+    ///
+    /// ```
+    /// use tapegrad_nn::{Param, Trainable};
+    /// use tapegrad_tensor::Tensor;
+    /// let mut p = Param::new(Tensor::<f32>::ones(&[1]));
+    /// p.set_trainable(Trainable::Frozen);
+    /// assert_eq!(p.trainable(), Trainable::Frozen);
+    /// ```
+    pub fn set_trainable(&mut self, trainable: Trainable) {
+        self.trainable = trainable;
     }
     /// Its identity.
     pub fn id(&self) -> ParamId {
@@ -132,10 +191,14 @@ pub trait Module<T: Scalar> {
         self.visit_mut("", &mut |n, p| out.push((n.to_string(), p)));
         out
     }
-    /// Total number of trainable scalars.
+    /// Total number of trainable scalars (frozen parameters not counted).
     fn num_params(&self) -> usize {
         let mut n = 0;
-        self.visit("", &mut |_, p| n += p.value().numel());
+        self.visit("", &mut |_, p| {
+            if p.trainable() == Trainable::Trainable {
+                n += p.value().numel();
+            }
+        });
         n
     }
 }
@@ -211,6 +274,7 @@ impl<T: Scalar, M: Module<T> + ?Sized> Module<T> for Box<M> {
 pub struct Binding<'t, T: Scalar> {
     tape: &'t Tape<T>,
     vars: RefCell<HashMap<ParamId, Bound<'t, T>>>,
+    frozen: RefCell<HashSet<ParamId>>,
     training: bool,
     rng: RefCell<StdRng>,
 }
@@ -218,11 +282,23 @@ pub struct Binding<'t, T: Scalar> {
 impl<'t, T: Scalar> Binding<'t, T> {
     /// Evaluation mode (dropout off).
     pub fn eval(tape: &'t Tape<T>) -> Self {
-        Binding { tape, vars: RefCell::new(HashMap::new()), training: false, rng: RefCell::new(StdRng::seed_from_u64(0)) }
+        Binding {
+            tape,
+            vars: RefCell::new(HashMap::new()),
+            frozen: RefCell::default(),
+            training: false,
+            rng: RefCell::new(StdRng::seed_from_u64(0)),
+        }
     }
     /// Training mode (dropout on), with a seed for its masks.
     pub fn train(tape: &'t Tape<T>, seed: u64) -> Self {
-        Binding { tape, vars: RefCell::new(HashMap::new()), training: true, rng: RefCell::new(StdRng::seed_from_u64(seed)) }
+        Binding {
+            tape,
+            vars: RefCell::new(HashMap::new()),
+            frozen: RefCell::default(),
+            training: true,
+            rng: RefCell::new(StdRng::seed_from_u64(seed)),
+        }
     }
     /// The tape.
     pub fn tape(&self) -> &'t Tape<T> {
@@ -236,13 +312,20 @@ impl<'t, T: Scalar> Binding<'t, T> {
     pub fn with_rng<R>(&self, f: impl FnOnce(&mut StdRng) -> R) -> R {
         f(&mut self.rng.borrow_mut())
     }
-    /// The leaf for `p` (made on first use).
+    /// The leaf for `p` (made on first use); a constant if `p` is
+    /// [`Trainable::Frozen`].
     #[track_caller]
     pub fn param(&self, p: &Param<T>) -> Var<'t, T> {
         if let Some(b) = self.vars.borrow().get(&p.id) {
             return b.var;
         }
-        let var = self.tape.leaf(p.value.clone());
+        let var = match p.trainable {
+            Trainable::Trainable => self.tape.leaf(p.value.clone()),
+            Trainable::Frozen => {
+                self.frozen.borrow_mut().insert(p.id);
+                self.tape.constant(p.value.clone())
+            }
+        };
         self.vars.borrow_mut().insert(p.id, Bound { var, at: Location::caller() });
         var
     }
@@ -260,13 +343,20 @@ impl<'t, T: Scalar> Binding<'t, T> {
                 message: format!("variable of shape {:?} bound to a parameter of shape {:?}", v.shape().as_slice(), p.shape()),
             });
         }
+        if p.trainable == Trainable::Frozen {
+            self.frozen.borrow_mut().insert(p.id);
+        }
         self.vars.borrow_mut().insert(p.id, Bound { var: v, at: Location::caller() });
         Ok(())
     }
-    /// Collects the gradient of every parameter used in this pass.
+    /// Collects the gradient of every trainable parameter used in this
+    /// pass. A frozen parameter never has one here, even when a variable
+    /// was bound to it with [`Binding::try_bind`] (the tape's own
+    /// [`Gradients`] still hold that variable's gradient).
     pub fn grads(&self, g: &Gradients<T>) -> ParamGrads<T> {
-        let vars = self.vars.borrow();
-        let map = vars.iter().filter_map(|(id, b)| g.get(b.var).ok().map(|t| (*id, t.clone()))).collect();
+        let (vars, frozen) = (self.vars.borrow(), self.frozen.borrow());
+        let map =
+            vars.iter().filter(|(id, _)| !frozen.contains(id)).filter_map(|(id, b)| g.get(b.var).ok().map(|t| (*id, t.clone()))).collect();
         let origins = vars.iter().map(|(id, b)| (*id, Origin { shape: b.var.shape().to_vec(), bound_at: b.at })).collect();
         ParamGrads { map, origins }
     }
@@ -289,7 +379,7 @@ impl<'t, T: Scalar> Binding<'t, T> {
     /// assert!(missing[0].to_string().starts_with("a parameter of shape [3] bound at "));
     /// ```
     pub fn undeclared<M: Module<T> + ?Sized>(&self, module: &M) -> Vec<Origin> {
-        let mut declared = std::collections::HashSet::new();
+        let mut declared = HashSet::new();
         module.visit("", &mut |_, p| {
             declared.insert(p.id);
         });

@@ -109,12 +109,14 @@ pub use tapegrad_autodiff::{
 pub use tapegrad_tensor::{Scalar, Shape, Tensor, TensorError};
 
 /// The names most programs use: tensors, the tape, variables, gradcheck,
-/// cells, layers, losses and optimizers.
+/// cells, layers (attention, CRF, pretrained embeddings), losses and
+/// optimizers.
 pub mod prelude {
     pub use tapegrad_autodiff::{check_fn, gradcheck, AutodiffError, CheckMode, CustomOp, GradcheckOptions, Tape, Val, Var};
     pub use tapegrad_nn::{
-        bce_with_logits, clip_grad_norm, cross_entropy, gradcheck_layer, mse_loss, Activation, Adam, Binding, Cell, Embedding, GruCell,
-        Linear, LstmCell, LstmState, Module, NnError, Optimizer, Param, Reduction, Rnn, RnnCell, Sgd, State,
+        bce_with_logits, clip_grad_norm, cross_entropy, gradcheck_layer, mse_loss, Activation, Adam, Attention, Binding, Cell, Crf,
+        Embedding, GruCell, Linear, LstmCell, LstmState, Module, NnError, Optimizer, Param, Reduction, Rnn, RnnCell, Sgd, State, Trainable,
+        WordVectors,
     };
     pub use tapegrad_tensor::{Scalar, Tensor, TensorError};
 }

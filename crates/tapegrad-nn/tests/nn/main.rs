@@ -1,11 +1,14 @@
 //! Integration tests of tapegrad-nn, one binary with topical modules.
 
+mod attention;
 mod bookkeeping;
 mod bptt;
 mod common;
+mod crf;
 mod errors;
 mod modules;
 mod parity;
+mod pretrained;
 mod research;
 mod seeds;
 mod states;
