@@ -49,8 +49,8 @@ pub use lstm_cell::{LstmCell, LstmState};
 pub use optim::{clip_grad_norm, clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
 pub use param::{load_state_dict, prefixed, prefixed_mut, state_dict, Binding, Module, Param, ParamGrads, ParamId};
 pub use research::{
-    adding_problem, check_cell, gradient_flow, CellCase, CellCheckOptions, CellCheckReport, CellProperty, Counterexample, FlowLoss,
-    GradientFlow, PropertyReport,
+    adding_problem, check_cell, gradient_flow, AddingVariant, CellCase, CellCheckOptions, CellCheckReport, CellProperty, Counterexample,
+    FlowLoss, GradientFlow, PropertyReport,
 };
 pub use rnn::{Rnn, RnnOutput};
 pub use rnn_cell::{Activation, RnnCell};

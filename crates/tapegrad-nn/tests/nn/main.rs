@@ -1,5 +1,6 @@
 //! Integration tests of tapegrad-nn, one binary with topical modules.
 
+mod adding;
 mod bptt;
 mod common;
 mod errors;
