@@ -4,6 +4,7 @@ mod adding;
 mod bptt;
 mod common;
 mod errors;
+mod irnn;
 mod modules;
 mod parity;
 mod research;
