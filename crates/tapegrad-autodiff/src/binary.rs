@@ -108,6 +108,18 @@ impl<'t, T: Scalar> Var<'t, T> {
     }
     /// Broadcasting `self / other`. Derivative: `1/other`, `-self/other²`.
     ///
+    /// `x / s` with a plain `f32`/`f64` on the right is this same division
+    /// by a scalar constant: correctly rounded, not `x·(1/s)`.
+    ///
+    /// ```
+    /// # use tapegrad_autodiff::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.leaf(Tensor::scalar(3.0));
+    /// assert_eq!((x / 10.0).value().item(), 0.3);
+    /// assert_eq!(x.try_div(tape.scalar(10.0)).unwrap().value().item(), 0.3);
+    /// assert_eq!(tape.backward(x / 10.0).unwrap().get(x).unwrap().item(), 0.1);
+    /// ```
+    ///
     /// # Errors
     /// As [`Var::try_add`].
     #[track_caller]
@@ -170,7 +182,12 @@ impl<'t, T: Scalar> ops::Neg for Var<'t, T> {
 }
 
 // `x + 1.0`, `x * 2.0`, `1.0 - x`, ... as scale/add_scalar, which record
-// one op and no constant tensor.
+// one op and no constant tensor. `x / s` is the exception: it is a true
+// division by a recorded scalar constant (two nodes, the constant costing
+// nothing in the sweep), because `x·(1/s)` rounds twice and is not `x/s`
+// (`3.0 * (1.0 / 10.0)` is 0.30000000000000004, `3.0 / 10.0` is 0.3). Its
+// derivative is `div`'s own rule, `g / s`, so first and second derivatives
+// are those of `x / tape.scalar(s)` bit for bit.
 macro_rules! scalar_operators {
     ($($t:ty),*) => {$(
         impl<'t> ops::Add<$t> for Var<'t, $t> {
@@ -191,7 +208,7 @@ macro_rules! scalar_operators {
         impl<'t> ops::Div<$t> for Var<'t, $t> {
             type Output = Var<'t, $t>;
             #[track_caller]
-            fn div(self, s: $t) -> Self::Output { self.scale(1.0 / s) }
+            fn div(self, s: $t) -> Self::Output { self.div(self.tape.scalar(s)) }
         }
         impl<'t> ops::Add<Var<'t, $t>> for $t {
             type Output = Var<'t, $t>;

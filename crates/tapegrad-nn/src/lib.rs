@@ -65,8 +65,8 @@ pub mod __private {
     pub use tapegrad_autodiff::Var;
 }
 pub use research::{
-    adding_problem, check_cell, gradient_flow, CellCase, CellCheckOptions, CellCheckReport, CellProperty, Counterexample, FlowLoss,
-    GradientFlow, PropertyReport,
+    adding_problem, check_cell, gradient_flow, AddingVariant, CellCase, CellCheckOptions, CellCheckReport, CellProperty, Counterexample,
+    FlowLoss, GradientFlow, PropertyReport,
 };
 pub use rnn::{Rnn, RnnOutput};
 pub use rnn_cell::{Activation, RnnCell};

@@ -211,6 +211,36 @@ pub(crate) fn dropout<'t, T: Scalar>(bind: &Binding<'t, T>, x: Var<'t, T>, p: f6
     Ok(x.try_mul(bind.tape().constant(mask))?)
 }
 
+impl<C> Rnn<C> {
+    /// Every cell of every layer and direction, mutably, in PyTorch's
+    /// order (layer 0 forward, layer 0 reverse, layer 1 forward, ...), the
+    /// order of [`RnnOutput::last`]: for re-initialising or reconfiguring
+    /// cells in place (weights, activation, biases) after building.
+    ///
+    /// The layer's sizes are not checked again: change values and
+    /// settings here, not a cell's input or hidden size (a cell replaced
+    /// by one of other sizes is not rejected until the forward pass, and a
+    /// single-layer bidirectional layer with unequal hidden sizes is not
+    /// rejected at all). To assemble cells of new sizes, use
+    /// [`Rnn::from_cells`], which checks them.
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad_nn::{Activation, Rnn, RnnCell};
+    /// use tapegrad_tensor::Tensor;
+    /// let mut rng = StdRng::seed_from_u64(0);
+    /// let mut layer = Rnn::<RnnCell<f32>>::elman(2, 4, 2, true, Activation::Tanh, &mut rng);
+    /// for cell in layer.cells_mut() {
+    ///     *cell = RnnCell::irnn(cell.weight_ih.shape()[1], 4, &mut rng);
+    /// }
+    /// assert_eq!(layer.cells_mut().count(), 4); // 2 layers × 2 directions
+    /// assert!(layer.cells().iter().all(|(f, r)| f.weight_hh.value() == &Tensor::eye(4) && r.is_some()));
+    /// ```
+    pub fn cells_mut(&mut self) -> impl Iterator<Item = &mut C> + '_ {
+        self.layers.iter_mut().flat_map(|(fwd, rev)| std::iter::once(fwd).chain(rev.as_mut()))
+    }
+}
+
 /// Each cell's names with PyTorch's suffixes: `_l{k}` for layer `k`, then
 /// `_reverse` for the reverse direction.
 impl<T: Scalar, C: Cell<T>> Module<T> for Rnn<C> {

@@ -2,7 +2,7 @@
 
 use rand::Rng;
 use tapegrad_autodiff::Var;
-use tapegrad_tensor::Scalar;
+use tapegrad_tensor::{Scalar, Tensor};
 
 use crate::cell::{project, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result};
@@ -59,6 +59,35 @@ impl<T: Scalar> RnnCell<T> {
             bias_ih: Param::new(uniform_init(&[hidden], hidden, rng)),
             bias_hh: Param::new(uniform_init(&[hidden], hidden, rng)),
             activation,
+        }
+    }
+
+    /// The IRNN of Le, Jaitly & Hinton (2015), *A Simple Way to Initialize
+    /// Recurrent Networks of Rectified Linear Units* (arXiv:1504.00941): a
+    /// ReLU cell whose recurrent weight `W_hh` starts as the identity, both
+    /// biases at zero, and input weights `W_ih` drawn from a Gaussian with
+    /// mean 0 and standard deviation 0.001 (the paper's setting for its
+    /// toy problems). With zero input a non-negative state is carried
+    /// unchanged, which is what lets it remember across long sequences.
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad_nn::{Activation, RnnCell};
+    /// use tapegrad_tensor::Tensor;
+    /// let cell = RnnCell::<f64>::irnn(2, 3, &mut StdRng::seed_from_u64(0));
+    /// assert_eq!(cell.activation, Activation::Relu);
+    /// assert_eq!(cell.weight_hh.value(), &Tensor::eye(3));
+    /// assert_eq!(cell.bias_ih.value(), &Tensor::zeros(&[3]));
+    /// assert!(cell.weight_ih.value().data().iter().all(|w| w.abs() < 0.01));
+    /// ```
+    pub fn irnn<R: Rng + ?Sized>(input: usize, hidden: usize, rng: &mut R) -> Self {
+        let std = T::from_f64_lossy(0.001);
+        RnnCell {
+            weight_ih: Param::new(Tensor::rand_normal(&[hidden, input], T::zero(), std, rng)),
+            weight_hh: Param::new(Tensor::eye(hidden)),
+            bias_ih: Param::new(Tensor::zeros(&[hidden])),
+            bias_hh: Param::new(Tensor::zeros(&[hidden])),
+            activation: Activation::Relu,
         }
     }
 }

@@ -20,4 +20,5 @@ mod ops_select;
 mod ops_shape;
 mod ops_unary;
 mod research;
+mod scalar_div;
 mod semantics;

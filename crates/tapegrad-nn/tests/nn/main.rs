@@ -1,11 +1,13 @@
 //! Integration tests of tapegrad-nn, one binary with topical modules.
 
+mod adding;
 mod attention;
 mod bookkeeping;
 mod bptt;
 mod common;
 mod crf;
 mod errors;
+mod irnn;
 mod modules;
 mod parity;
 mod pretrained;
