@@ -72,7 +72,7 @@ pub fn load(path: &Path, model: &mut CharModel, opt: &mut Adam<f32>, config: &Co
     };
     // All or nothing: check the optimizer state on a scratch copy first.
     let mut opt_new = opt.clone();
-    opt_new.load_state(&take("optim.")).map_err(|e| bad(e.to_string()))?;
+    opt_new.load_state(&model.params(), &take("optim.")).map_err(|e| bad(e.to_string()))?;
     load_state_dict(model, &take("model."), &file)?;
     *opt = opt_new;
     Ok((step, history))

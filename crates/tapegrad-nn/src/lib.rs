@@ -46,7 +46,7 @@ pub use gru_cell::GruCell;
 pub use linear::{Dropout, Embedding, Linear};
 pub use loss::{bce_with_logits, cross_entropy, log_sigmoid, mse_loss, nll_loss, Reduction};
 pub use lstm_cell::{LstmCell, LstmState};
-pub use optim::{clip_grad_norm, clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
+pub use optim::{clip_grad_norm, clip_grad_value, try_clip_grad_norm, try_clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
 pub use param::{load_state_dict, prefixed, prefixed_mut, state_dict, Binding, Module, Param, ParamGrads, ParamId};
 pub use research::{
     adding_problem, check_cell, gradient_flow, CellCase, CellCheckOptions, CellCheckReport, CellProperty, Counterexample, FlowLoss,

@@ -4,6 +4,7 @@ mod bptt;
 mod common;
 mod errors;
 mod modules;
+mod optim;
 mod parity;
 mod research;
 mod seeds;
