@@ -185,7 +185,7 @@ fn fit<C: Cell<f32>>(
     args: &Args,
 ) -> Result<Score, Box<dyn Error>> {
     let mut rng = StdRng::seed_from_u64(args.seed ^ 0x7a9);
-    let mut opt = Adam::new(args.lr);
+    let mut opt = Adam::try_new(args.lr)?; // a bad --lr is an error, not a panic
     let mut order = train.to_vec();
     for epoch in 1..=args.epochs {
         order.shuffle(&mut rng);
@@ -195,8 +195,10 @@ fn fit<C: Cell<f32>>(
             let bind = Binding::eval(&tape);
             let loss = cross_entropy(logits(&m, &bind, &ids, steps, &lengths)?, &targets, Some(PAD), Reduction::Mean)?;
             let mut grads = bind.grads(&tape.backward(loss)?);
-            clip_grad_norm(&mut grads, 1.0);
-            opt.step(m.params_mut(), &grads)?;
+            // A NaN or infinite gradient norm: skip the step rather than spread it.
+            if clip_grad_norm(&mut grads, 1.0).is_finite() {
+                opt.step(m.params_mut(), &grads)?;
+            }
         }
         if epoch % 4 == 0 || epoch == args.epochs {
             let (all, amb) = accuracy(&m, test)?;
