@@ -204,7 +204,7 @@ fn padding_effect<M: Classifier>(model: &M, data: &[&Example]) -> Result<f64, Nn
 /// Trains `model` with Adam and clipping for `args.epochs`; returns held-out accuracy.
 fn fit<M: Classifier>(model: &mut M, train: &[&Example], test: &[&Example], args: &Args, name: &str) -> Result<f64, Box<dyn Error>> {
     let mut rng = StdRng::seed_from_u64(args.seed ^ 0x5eed);
-    let mut opt = Adam::new(args.lr);
+    let mut opt = Adam::try_new(args.lr)?; // a bad --lr is an error, not a panic
     let mut order: Vec<&Example> = train.to_vec();
     for epoch in 1..=args.epochs {
         order.shuffle(&mut rng);
@@ -215,8 +215,10 @@ fn fit<M: Classifier>(model: &mut M, train: &[&Example], test: &[&Example], args
             let bind = Binding::eval(&tape);
             let loss = cross_entropy(model.logits(&bind, &b)?, &b.labels, None, Reduction::Mean)?;
             let mut grads = bind.grads(&tape.backward(loss)?);
-            clip_grad_norm(&mut grads, 1.0);
-            opt.step(model.params_mut(), &grads)?;
+            // A NaN or infinite gradient norm: skip the step rather than spread it.
+            if clip_grad_norm(&mut grads, 1.0).is_finite() {
+                opt.step(model.params_mut(), &grads)?;
+            }
             total += loss.value().item() as f64 * chunk.len() as f64;
         }
         if epoch <= 3 || epoch % 5 == 0 || epoch == args.epochs {

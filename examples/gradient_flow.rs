@@ -63,9 +63,12 @@ fn adding_step<C: Cell<f64>>(
     let loss = mse_loss(head.forward(&bind, h_last)?, y, Reduction::Mean)?;
     if let Some(opt) = opt {
         let mut grads = bind.grads(&tape.backward(loss)?);
-        clip_grad_norm(&mut grads, 1.0);
-        let params = layer.params_mut().into_iter().chain(head.params_mut().into_iter().map(|(n, p)| (format!("head.{n}"), p))).collect();
-        opt.step(params, &grads)?;
+        // A NaN or infinite gradient norm: skip the step rather than spread it.
+        if clip_grad_norm(&mut grads, 1.0).is_finite() {
+            let params =
+                layer.params_mut().into_iter().chain(head.params_mut().into_iter().map(|(n, p)| (format!("head.{n}"), p))).collect();
+            opt.step(params, &grads)?;
+        }
     }
     Ok(loss.value().item())
 }

@@ -147,8 +147,10 @@ fn mse<C: Cell<f32>>(m: &mut (Rnn<C>, Linear<f32>), x: &Tensor<f32>, y: &Tensor<
     let loss = mse_loss(m.1.forward(&bind, h_last)?, y, Reduction::Mean)?;
     if let Some(opt) = opt {
         let mut grads = bind.grads(&tape.backward(loss)?);
-        clip_grad_norm(&mut grads, 1.0);
-        opt.step(m.params_mut(), &grads)?;
+        // A NaN or infinite gradient norm: skip the step rather than spread it.
+        if clip_grad_norm(&mut grads, 1.0).is_finite() {
+            opt.step(m.params_mut(), &grads)?;
+        }
     }
     Ok(loss.value().item() as f64)
 }

@@ -246,7 +246,7 @@ fn fit<M: Tags>(
     args: &Args,
 ) -> Result<Score, Box<dyn Error>> {
     let mut rng = StdRng::seed_from_u64(args.seed ^ 0x7a9);
-    let mut opt = Adam::new(args.lr);
+    let mut opt = Adam::try_new(args.lr)?; // a bad --lr is an error, not a panic
     let mut order = train.to_vec();
     for epoch in 1..=args.epochs {
         order.shuffle(&mut rng);
@@ -256,8 +256,10 @@ fn fit<M: Tags>(
             let bind = Binding::eval(&tape);
             let loss = m.loss(&bind, &ids, steps, &lengths, &targets)?;
             let mut grads = bind.grads(&tape.backward(loss)?);
-            clip_grad_norm(&mut grads, 1.0);
-            opt.step(m.params_mut(), &grads)?;
+            // A NaN or infinite gradient norm: skip the step rather than spread it.
+            if clip_grad_norm(&mut grads, 1.0).is_finite() {
+                opt.step(m.params_mut(), &grads)?;
+            }
         }
         if epoch % 4 == 0 || epoch == args.epochs {
             let (all, amb) = accuracy(&m, test)?;

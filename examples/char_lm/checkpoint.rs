@@ -39,8 +39,10 @@ pub fn save(path: &Path, model: &CharModel, opt: &Adam<f32>, step: usize, histor
 }
 
 /// Loads a checkpoint written by [`save`] with the same configuration into
-/// `model` and `opt`; returns the step and history. Nothing is changed on
-/// error, and the error names the file.
+/// `model` and `opt`; returns the step and history. Everything is checked
+/// first (the entries there are, their shapes, a whole step count that the
+/// history and the optimizer agree with): nothing is changed on error, and
+/// the error names the file and the entry.
 pub fn load(path: &Path, model: &mut CharModel, opt: &mut Adam<f32>, config: &Config) -> Result<(usize, History), NnError> {
     let file = path.display().to_string();
     let bad = |m: String| NnError::Weights { file: file.clone(), message: m };
@@ -55,25 +57,54 @@ pub fn load(path: &Path, model: &mut CharModel, opt: &mut Adam<f32>, config: &Co
             return Err(bad(format!("was written with {k} = {:?}, this run has {v:?}", meta.get(*k).map(String::as_str).unwrap_or("?"))));
         }
     }
+    if let Some((n, _)) = entries.iter().find(|(n, _)| !(n.starts_with("model.") || n.starts_with("optim.") || RUN.contains(&n.as_str()))) {
+        return Err(bad(format!("unknown entry `{n}`")));
+    }
     let take = |prefix: &str| -> Vec<(String, Tensor<f32>)> {
         entries.iter().filter_map(|(n, t)| n.strip_prefix(prefix).map(|n| (n.to_string(), t.clone()))).collect()
     };
-    let find =
-        |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).ok_or_else(|| bad(format!("missing entry `{name}`")));
-    let step = find("run.step")?.try_item().map_err(|e| bad(e.to_string()))? as usize;
-    let tb = find("run.train_bits")?;
-    let vb = find("run.val_bits")?;
-    if tb.numel() != step || vb.ndim() != 2 {
-        return Err(bad(format!("history of {} steps for a checkpoint at step {step}", tb.numel())));
+    let find = |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, t)| t).ok_or_else(|| bad(format!("missing entry `{name}`")));
+    let step =
+        count(find("run.step")?).ok_or_else(|| bad("entry `run.step` is not a step count (a whole number from 0 to 2^24)".into()))?;
+    let history = history(find("run.train_bits")?, find("run.val_bits")?, step).map_err(bad)?;
+    // Skipped updates (non-finite gradient norm) are not counted by the optimizer.
+    let opt_steps = find("optim.adam.steps")?;
+    if count(opt_steps).is_none_or(|n| n > step) {
+        return Err(bad(format!("entry `optim.adam.steps` ({:?}) is not a step count up to run.step = {step}", opt_steps.data())));
     }
-    let history = History {
-        train_bits: tb.data().iter().map(|&b| b as f64).collect(),
-        val_bits: vb.data().chunks(2).map(|c| (c[0] as usize, c[1] as f64)).collect(),
-    };
     // All or nothing: check the optimizer state on a scratch copy first.
     let mut opt_new = opt.clone();
-    opt_new.load_state(&take("optim.")).map_err(|e| bad(e.to_string()))?;
+    opt_new.load_state(&model.params(), &take("optim.")).map_err(|e| bad(e.to_string()))?;
     load_state_dict(model, &take("model."), &file)?;
     *opt = opt_new;
     Ok((step, history))
+}
+
+/// The entries of a checkpoint besides the model's and the optimizer's.
+const RUN: [&str; 3] = ["run.step", "run.train_bits", "run.val_bits"];
+
+/// The whole number from 0 to 2^24 (exact in f32) that `t` holds, if it is one.
+fn count(t: &Tensor<f32>) -> Option<usize> {
+    let v = t.try_item().ok()?;
+    (v >= 0.0 && v.fract() == 0.0 && v <= (1u32 << 24) as f32).then_some(v as usize)
+}
+
+/// The history in `run.train_bits` (one value per step) and `run.val_bits`
+/// (rows of step and bits, the steps increasing, none past `step`).
+fn history(tb: &Tensor<f32>, vb: &Tensor<f32>, step: usize) -> Result<History, String> {
+    if tb.shape() != [step] {
+        return Err(format!("entry `run.train_bits` has shape {:?}, for a checkpoint at step {step} [{step}]", tb.shape()));
+    }
+    if vb.ndim() != 2 || vb.shape()[1] != 2 {
+        return Err(format!("entry `run.val_bits` has shape {:?}, not (evaluations, 2)", vb.shape()));
+    }
+    let mut val_bits = Vec::with_capacity(vb.shape()[0]);
+    for row in vb.data().chunks_exact(2) {
+        let at = count(&Tensor::scalar(row[0])).filter(|&s| s >= 1 && s <= step && val_bits.last().is_none_or(|&(p, _)| s > p));
+        let at = at.ok_or_else(|| {
+            format!("entry `run.val_bits` has step {} after {:?}, for a checkpoint at step {step}", row[0], val_bits.last())
+        })?;
+        val_bits.push((at, row[1] as f64));
+    }
+    Ok(History { train_bits: tb.data().iter().map(|&b| b as f64).collect(), val_bits })
 }

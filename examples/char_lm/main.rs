@@ -5,10 +5,14 @@
 //! checkpoint (resumable) and an SVG of the loss curves.
 //!
 //! Run: `cargo run --release --example char_lm` (`-- --help` for options).
+//! Every argument is checked before training starts; a checkpoint is
+//! written every `--save-every` steps (default 500) and at the end, and a
+//! step whose gradient norm is not finite is skipped.
 
 mod checkpoint;
+mod checks;
 mod data;
-mod model;
+pub(crate) mod model;
 mod plot;
 
 use std::path::PathBuf;
@@ -49,17 +53,17 @@ pub(crate) struct Args {
     /// Training steps in total (a resumed run continues up to this).
     #[arg(long, default_value_t = 3000)]
     pub steps: usize,
-    /// Adam learning rate.
-    #[arg(long, default_value_t = 3e-3)]
+    /// Adam learning rate (> 0).
+    #[arg(long, default_value_t = 3e-3, allow_negative_numbers = true)]
     pub lr: f64,
-    /// Clip gradients to this global norm.
-    #[arg(long, default_value_t = 1.0)]
+    /// Clip gradients to this global norm (> 0; inf: no clipping).
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub clip: f64,
     /// Seed of the initialisation, the batches and the samples.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Sampling temperature.
-    #[arg(long, default_value_t = 0.7)]
+    /// Sampling temperature (> 0).
+    #[arg(long, default_value_t = 0.7, allow_negative_numbers = true)]
     pub temperature: f32,
     /// Characters per printed sample (0: no samples).
     #[arg(long, default_value_t = 200)]
@@ -67,9 +71,13 @@ pub(crate) struct Args {
     /// Evaluate (and sample) every this many steps.
     #[arg(long, default_value_t = 500)]
     pub eval_every: usize,
-    /// Where to write the checkpoint.
+    /// Where to write the checkpoint (checked before training starts).
     #[arg(long, default_value = "char_lm.safetensors")]
     pub save: PathBuf,
+    /// Also write the checkpoint every this many steps, so a killed run
+    /// loses at most this many (a value >= --steps: only at the end).
+    #[arg(long, default_value_t = 500)]
+    pub save_every: usize,
     /// Resume from this checkpoint.
     #[arg(long)]
     pub resume: Option<PathBuf>,
@@ -79,6 +87,10 @@ pub(crate) struct Args {
     /// Stop after this many steps of this invocation (to simulate an interruption).
     #[arg(long)]
     pub stop_after: Option<usize>,
+    /// For tests: end after this many steps of this invocation as a kill
+    /// would, with no final checkpoint or plot (an error).
+    #[arg(long, hide = true)]
+    pub kill_after: Option<usize>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -92,6 +104,8 @@ pub(crate) struct Summary {
     pub unigram_bits: f64,
     pub seconds: f64,
     pub sample: String,
+    /// Steps whose update was skipped for a non-finite gradient norm.
+    pub skipped_steps: usize,
 }
 
 fn config(args: &Args, corpus: &Corpus) -> Config {
@@ -108,24 +122,59 @@ fn config(args: &Args, corpus: &Corpus) -> Config {
     ]
 }
 
-pub(crate) fn run(args: &Args) -> Result<Summary, Box<dyn std::error::Error>> {
+/// Everything a run trains and records, once set up.
+struct Setup {
+    corpus: Corpus,
+    model: CharModel,
+    opt: Adam<f32>,
+    cfg: Config,
+    step: usize,
+    history: History,
+}
+
+/// Checks every argument and output path, then builds (or resumes) the
+/// model and optimizer: nothing is allocated for a refused size.
+fn setup(args: &Args) -> Result<Setup, Box<dyn std::error::Error>> {
+    checks::check_args(args)?;
+    checks::check_output("--save", &args.save)?;
+    checks::check_output("--plot", &args.plot)?;
     let corpus = match &args.data {
         Some(p) => Corpus::from_file(p)?,
         None => Corpus::embedded(),
     };
-    if corpus.val.len() < args.seq_len + 2 || corpus.train.len() < args.seq_len + 2 {
-        return Err(format!("--seq-len {} is longer than the validation text ({} characters)", args.seq_len, corpus.val.len()).into());
-    }
-    let baseline = corpus.unigram_bits();
+    checks::check_sizes(args, corpus.vocab.len(), corpus.train.len(), corpus.val.len())?;
     let mut rng = StdRng::seed_from_u64(args.seed);
     let mut model = CharModel::new(args.cell, corpus.vocab.len(), args.hidden, args.layers, &mut rng);
-    let mut opt = Adam::new(args.lr);
+    let mut opt = Adam::try_new(args.lr)?;
     let cfg = config(args, &corpus);
-    let (mut step, mut history) = match &args.resume {
+    let (step, history) = match &args.resume {
         Some(p) => checkpoint::load(p, &mut model, &mut opt, &cfg)?,
         None => (0, History::default()),
     };
-    let val = val_windows(&corpus.val, 32, args.seq_len);
+    Ok(Setup { corpus, model, opt, cfg, step, history })
+}
+
+/// One training step on the batch of `step`; returns the loss (nats) and
+/// whether the update was made: a non-finite gradient norm skips it, so a
+/// NaN never reaches the weights.
+fn train_step(args: &Args, train: &[usize], model: &mut CharModel, opt: &mut Adam<f32>, step: usize) -> Result<(f32, f64, bool), NnError> {
+    let windows = batch_windows(train, args.batch, args.seq_len, args.seed, step as u64);
+    let tape = Tape::new();
+    let bind = Binding::eval(&tape);
+    let (logits, targets) = model.logits(&bind, &windows)?;
+    let loss = cross_entropy(logits, &targets, None, Reduction::Mean)?;
+    let mut grads = bind.grads(&tape.backward(loss)?);
+    let norm = clip_grad_norm(&mut grads, args.clip);
+    if norm.is_finite() {
+        opt.step(model.params_mut(), &grads)?;
+    }
+    Ok((loss.value().item(), norm, norm.is_finite()))
+}
+
+pub(crate) fn run(args: &Args) -> Result<Summary, Box<dyn std::error::Error>> {
+    let mut s = setup(args)?;
+    let baseline = s.corpus.unigram_bits();
+    let val = val_windows(&s.corpus.val, 32, args.seq_len);
     // A hidden bar (--quiet, or stderr not a terminal: CI logs, pipes) would swallow
     // `println`, so the evaluations and samples go to stderr directly then.
     let say = |pb: &ProgressBar, s: String| if pb.is_hidden() { eprintln!("{s}") } else { pb.println(s) };
@@ -134,59 +183,73 @@ pub(crate) fn run(args: &Args) -> Result<Summary, Box<dyn std::error::Error>> {
         if args.quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
     );
     pb.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} eta {eta}")?);
-    pb.set_position(step as u64);
+    pb.set_position(s.step as u64);
+    let c = &s.corpus;
     say(
         &pb,
         format!(
             "corpus: {} train / {} validation characters, vocabulary {}; unigram baseline {baseline:.3} bits/char; {} parameters",
-            corpus.train.len(),
-            corpus.val.len(),
-            corpus.vocab.len(),
-            model.num_params()
+            c.train.len(),
+            c.val.len(),
+            c.vocab.len(),
+            s.model.num_params()
         ),
     );
     let start = Instant::now();
-    let mut done_here = 0;
+    let (mut done_here, mut skipped) = (0, 0);
     let mut sample = String::new();
-    while step < args.steps && args.stop_after.is_none_or(|n| done_here < n) {
-        let windows = batch_windows(&corpus.train, args.batch, args.seq_len, args.seed, step as u64);
-        let tape = Tape::new();
-        let bind = Binding::eval(&tape);
-        let (logits, targets) = model.logits(&bind, &windows)?;
-        let loss = cross_entropy(logits, &targets, None, Reduction::Mean)?;
-        let mut grads = bind.grads(&tape.backward(loss)?);
-        clip_grad_norm(&mut grads, args.clip);
-        opt.step(model.params_mut(), &grads)?;
+    while s.step < args.steps && args.stop_after.is_none_or(|n| done_here < n) {
+        if args.kill_after == Some(done_here) {
+            return Err(format!("killed after {done_here} steps (--kill-after): no final checkpoint").into());
+        }
+        let (loss, norm, stepped) = train_step(args, &s.corpus.train, &mut s.model, &mut s.opt, s.step)?;
         // Kept at f32 precision, as the checkpoint stores it, so a resumed
         // history equals an uninterrupted one exactly.
-        let bits = (loss.value().item() as f64 / std::f64::consts::LN_2) as f32 as f64;
-        history.train_bits.push(bits);
-        step += 1;
+        let bits = (loss as f64 / std::f64::consts::LN_2) as f32 as f64;
+        s.history.train_bits.push(bits);
+        s.step += 1;
         done_here += 1;
+        if !stepped {
+            skipped += 1;
+            if usize::is_power_of_two(skipped) {
+                say(&pb, format!("step {:5}: gradient norm {norm}, update skipped ({skipped} so far)", s.step));
+            }
+        }
         let rate = (done_here * args.batch * args.seq_len) as f64 / start.elapsed().as_secs_f64();
-        pb.set_position(step as u64);
-        pb.set_message(format!("loss {:.3} nats  {bits:.3} bpc  {rate:.0} chars/s", loss.value().item()));
-        if step % args.eval_every == 0 || step == args.steps {
-            let v = model.bits(&val)? as f32 as f64;
-            history.val_bits.push((step, v));
-            say(&pb, format!("step {step:5}: validation {v:.3} bits/char (unigram {baseline:.3})"));
+        pb.set_position(s.step as u64);
+        pb.set_message(format!("loss {loss:.3} nats  {bits:.3} bpc  {rate:.0} chars/s"));
+        if s.step % args.eval_every == 0 || s.step == args.steps {
+            let v = s.model.bits(&val)? as f32 as f64;
+            s.history.val_bits.push((s.step, v));
+            say(&pb, format!("step {:5}: validation {v:.3} bits/char (unigram {baseline:.3})", s.step));
             if args.sample > 0 {
-                let mut srng = StdRng::seed_from_u64(args.seed ^ step as u64);
-                let prefix: Vec<usize> = "fn ".chars().filter_map(|c| corpus.vocab.binary_search(&c).ok()).collect();
-                let ids = model.sample(&prefix, args.sample, args.temperature, &mut srng);
-                sample = ids.iter().map(|&i| corpus.vocab[i]).collect();
+                sample = draw_sample(args, &s, s.step);
                 say(&pb, format!("  sample: fn {}", sample.replace('\n', "\n          ")));
             }
         }
+        // Periodic checkpoints: a killed run loses at most --save-every steps.
+        if s.step % args.save_every == 0 && s.step < args.steps {
+            checkpoint::save(&args.save, &s.model, &s.opt, s.step, &s.history, &s.cfg)?;
+        }
     }
     pb.finish_and_clear();
-    checkpoint::save(&args.save, &model, &opt, step, &history, &cfg)?;
-    let final_val_bits = match history.val_bits.last() {
-        Some(&(s, v)) if s == step => v,
-        _ => model.bits(&val)?,
+    checkpoint::save(&args.save, &s.model, &s.opt, s.step, &s.history, &s.cfg)?;
+    let final_val_bits = match s.history.val_bits.last() {
+        Some(&(at, v)) if at == s.step => v,
+        _ => s.model.bits(&val)?,
     };
-    plot::loss_curves(&args.plot, &history, baseline, &format!("char_lm: {} {}×{}", args.cell.name(), args.layers, args.hidden))?;
-    Ok(Summary { history, final_val_bits, unigram_bits: baseline, seconds: start.elapsed().as_secs_f64(), sample })
+    plot::loss_curves(&args.plot, &s.history, baseline, &format!("char_lm: {} {}×{}", args.cell.name(), args.layers, args.hidden))?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Summary { history: s.history, final_val_bits, unigram_bits: baseline, seconds, sample, skipped_steps: skipped })
+}
+
+/// A sample of `args.sample` characters after "fn ", seeded by the step.
+fn draw_sample(args: &Args, s: &Setup, step: usize) -> String {
+    let mut srng = StdRng::seed_from_u64(args.seed ^ step as u64);
+    let vocab = &s.corpus.vocab;
+    let prefix: Vec<usize> = "fn ".chars().filter_map(|c| vocab.binary_search(&c).ok()).collect();
+    let ids = s.model.sample(&prefix, args.sample, args.temperature, &mut srng);
+    ids.iter().map(|&i| vocab[i]).collect()
 }
 
 fn main() {
@@ -201,6 +264,9 @@ fn main() {
                 s.unigram_bits,
                 100.0 * s.final_val_bits / s.unigram_bits
             );
+            if s.skipped_steps > 0 {
+                println!("{} updates skipped for a non-finite gradient norm (try a smaller --lr)", s.skipped_steps);
+            }
             if !s.sample.is_empty() {
                 println!("last sample (temperature {}): fn {}", args.temperature, s.sample);
             }

@@ -24,6 +24,29 @@ impl CellKind {
             CellKind::Rnn => "rnn",
         }
     }
+
+    /// Gate blocks per cell: rows of `weight_ih` per hidden unit.
+    pub fn gates(self) -> usize {
+        match self {
+            CellKind::Lstm => 4,
+            CellKind::Gru => 3,
+            CellKind::Rnn => 1,
+        }
+    }
+}
+
+/// The number of parameters [`CharModel::new`] would make, or `None` if it
+/// overflows `usize`: computed without allocating anything, so absurd
+/// sizes can be refused first.
+pub fn param_count(kind: CellKind, vocab: usize, hidden: usize, layers: usize) -> Option<usize> {
+    let g = kind.gates();
+    // Layer l: weight_ih (gH × in), weight_hh (gH × H), two biases (gH).
+    let layer = |input: usize| g.checked_mul(hidden)?.checked_mul(input.checked_add(hidden)?.checked_add(2)?);
+    let first = layer(EMBED)?;
+    let rest = layer(hidden)?.checked_mul(layers.checked_sub(1)?)?;
+    let embed = vocab.checked_mul(EMBED)?;
+    let head = hidden.checked_add(1)?.checked_mul(vocab)?;
+    first.checked_add(rest)?.checked_add(embed)?.checked_add(head)
 }
 
 /// The recurrent layer, one variant per cell kind.

@@ -82,6 +82,53 @@ pub enum NnError {
         /// What is wrong, and where.
         problem: crate::VectorFileError,
     },
+    /// Two entries, or two parameters, under one name: in a weight file
+    /// being written, a state dict, a module, or the parameters given to an
+    /// optimizer.
+    #[error("{context}: two {what} named `{name}`")]
+    DuplicateName {
+        /// The file, `"state dict"`, or the optimizer and its operation.
+        context: String,
+        /// `"entries"`, `"model parameters"` or `"parameters"`.
+        what: &'static str,
+        /// The repeated name.
+        name: String,
+    },
+    /// An optimizer hyperparameter (learning rate, momentum, betas, ...)
+    /// outside its valid range, refused when the optimizer is built.
+    #[error("{op}: {name} = {value} is invalid: expected {expected}")]
+    Hyperparameter {
+        /// The optimizer or function, e.g. `"Adam"`.
+        op: &'static str,
+        /// The hyperparameter, e.g. `"lr"`.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The valid range, e.g. `"a finite number >= 0"`.
+        expected: &'static str,
+    },
+    /// A gradient whose shape differs from its parameter's.
+    #[error("{op}: the gradient of `{param}` has shape {got:?}, the parameter {expected:?}")]
+    GradientShape {
+        /// The optimizer.
+        op: &'static str,
+        /// The parameter's name.
+        param: String,
+        /// The gradient's shape.
+        got: Vec<usize>,
+        /// The parameter's shape.
+        expected: Vec<usize>,
+    },
+    /// An optimizer state (from a checkpoint) that does not fit this
+    /// optimizer or these parameters: a foreign or missing entry, a moment
+    /// of the wrong shape or for an unknown parameter, a bad step count.
+    #[error("{op} state: {message}")]
+    OptimizerState {
+        /// The optimizer.
+        op: &'static str,
+        /// What is wrong, naming the entry (and both shapes).
+        message: String,
+    },
     /// Any other invalid configuration.
     #[error("{op}: {message}")]
     Config {

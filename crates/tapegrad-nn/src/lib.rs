@@ -54,7 +54,7 @@ pub use gru_cell::GruCell;
 pub use linear::{Dropout, Embedding, Linear};
 pub use loss::{bce_with_logits, cross_entropy, log_sigmoid, mse_loss, nll_loss, Reduction};
 pub use lstm_cell::{LstmCell, LstmState};
-pub use optim::{clip_grad_norm, clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
+pub use optim::{clip_grad_norm, clip_grad_value, try_clip_grad_norm, try_clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
 pub use param::{child_name, load_state_dict, state_dict, Binding, Module, Origin, Param, ParamGrads, ParamId, Trainable};
 pub use tapegrad_derive::{Module, State};
 

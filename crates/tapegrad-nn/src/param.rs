@@ -495,16 +495,15 @@ pub fn state_dict<T: Scalar, M: Module<T> + ?Sized>(module: &M) -> Vec<(String, 
 /// ```
 ///
 /// # Errors
-/// [`NnError::Weights`] for a missing, unexpected or misshapen entry.
+/// [`NnError::Weights`] for a missing, unexpected (listed in sorted order)
+/// or misshapen entry; [`NnError::DuplicateName`] if two entries, or two of
+/// the module's parameters, share a name.
 pub fn load_state_dict<T: Scalar, M: Module<T> + ?Sized>(module: &mut M, entries: &[(String, Tensor<T>)], source: &str) -> Result<()> {
     let bad = |message: String| NnError::Weights { file: source.to_string(), message };
-    let mut by_name: HashMap<&str, &Tensor<T>> = HashMap::new();
-    for (n, t) in entries {
-        if by_name.insert(n.as_str(), t).is_some() {
-            return Err(bad(format!("parameter `{n}` appears twice")));
-        }
-    }
+    crate::weights::check_unique(entries.iter().map(|(n, _)| n.as_str()), source, "entries")?;
+    let by_name: HashMap<&str, &Tensor<T>> = entries.iter().map(|(n, t)| (n.as_str(), t)).collect();
     let mut params = module.params_mut();
+    crate::weights::check_unique(params.iter().map(|(n, _)| n.as_str()), source, "model parameters")?;
     for (name, p) in &params {
         match by_name.get(name.as_str()) {
             None => return Err(bad(format!("parameter `{name}` (shape {:?}) is missing", p.shape()))),
@@ -516,7 +515,8 @@ pub fn load_state_dict<T: Scalar, M: Module<T> + ?Sized>(module: &mut M, entries
     }
     if by_name.len() != params.len() {
         let known: std::collections::HashSet<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
-        let extra: Vec<&str> = by_name.keys().copied().filter(|n| !known.contains(n)).collect();
+        let mut extra: Vec<&str> = by_name.keys().copied().filter(|n| !known.contains(n)).collect();
+        extra.sort_unstable(); // a stable message, not hash-map order
         return Err(bad(format!("unexpected parameters {extra:?}")));
     }
     for (name, p) in params.iter_mut() {

@@ -3,8 +3,10 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
-use std::path::Path;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use tapegrad_tensor::{Scalar, Tensor};
@@ -23,9 +25,21 @@ fn weights_err(path: &Path, message: impl Into<String>) -> NnError {
 
 /// Serialises named tensors (f32 or f64, as `T`) to safetensors bytes.
 ///
+/// ```
+/// use tapegrad_nn::{from_safetensors_bytes, to_safetensors_bytes, NnError};
+/// use tapegrad_tensor::Tensor;
+/// let w = ("w".to_string(), Tensor::<f64>::ones(&[2]));
+/// let bytes = to_safetensors_bytes(&[w.clone()], None).unwrap();
+/// assert_eq!(from_safetensors_bytes::<f64>("buf", &bytes).unwrap().0, vec![w.clone()]);
+/// let e = to_safetensors_bytes(&[w.clone(), w], None).unwrap_err();
+/// assert!(matches!(e, NnError::DuplicateName { .. }), "{e}");
+/// ```
+///
 /// # Errors
-/// [`NnError::Weights`] if the safetensors writer refuses (duplicate names).
+/// [`NnError::DuplicateName`] if two entries share a name;
+/// [`NnError::Weights`] if the safetensors writer refuses.
 pub fn to_safetensors_bytes<T: Scalar>(entries: &[(String, Tensor<T>)], metadata: Option<HashMap<String, String>>) -> Result<Vec<u8>> {
+    check_unique_entries(entries, "safetensors")?;
     let is_f32 = T::NAME == "f32";
     let bytes: Vec<Vec<u8>> = entries
         .iter()
@@ -54,7 +68,16 @@ pub fn to_safetensors_bytes<T: Scalar>(entries: &[(String, Tensor<T>)], metadata
 
 /// Writes named tensors to `path` as safetensors, atomically: the bytes go
 /// to a temporary file in the same directory, which is flushed to disk and
-/// then renamed over `path`, so a crash mid-save leaves the old file intact.
+/// then renamed over `path`, so a crash mid-save leaves the old file intact
+/// and a reader only ever sees one whole save.
+///
+/// Each write has its own temporary name (`.NAME.tmp-PID-COUNTER-NONCE`),
+/// so concurrent saves to one path, from threads or processes, never share
+/// one: the last rename wins and the file is always one whole save. The
+/// writer holds an exclusive lock on its temporary file until the rename;
+/// each save first removes the temporary files of `path` that no process
+/// holds locked, which is what writes killed mid-way leave behind (on a
+/// platform without file locks, nothing is removed).
 ///
 /// ```
 /// use tapegrad_nn::{load_safetensors, save_safetensors};
@@ -69,14 +92,17 @@ pub fn to_safetensors_bytes<T: Scalar>(entries: &[(String, Tensor<T>)], metadata
 /// ```
 ///
 /// # Errors
-/// [`NnError::Weights`] naming the file on any I/O failure.
+/// [`NnError::DuplicateName`] naming the file if two entries share a name
+/// (nothing is written); [`NnError::Weights`] naming the file on any I/O
+/// failure (the previous file is left as it was).
 pub fn save_safetensors<T: Scalar>(path: &Path, entries: &[(String, Tensor<T>)], metadata: Option<HashMap<String, String>>) -> Result<()> {
+    check_unique_entries(entries, &path.display().to_string())?;
     let bytes = to_safetensors_bytes(entries, metadata).map_err(|e| weights_err(path, e.to_string()))?;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().ok_or_else(|| weights_err(path, "not a file path"))?.to_string_lossy().into_owned();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = fs::File::create(&tmp)?;
+    remove_stale_temporaries(dir, &name);
+    let (tmp, mut f) = create_temporary(dir, &name).map_err(|e| weights_err(path, format!("cannot write: {e}")))?;
+    let mut write = || -> std::io::Result<()> {
         f.write_all(&bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
@@ -86,10 +112,94 @@ pub fn save_safetensors<T: Scalar>(path: &Path, entries: &[(String, Tensor<T>)],
         }
         Ok(())
     };
-    write().map_err(|e| {
+    let done = write();
+    drop(f); // releases the lock, after the rename
+    done.map_err(|e| {
         let _ = fs::remove_file(&tmp);
         weights_err(path, format!("cannot write: {e}"))
     })
+}
+
+/// Distinguishes the temporary files of one process's saves.
+static SAVES: AtomicU64 = AtomicU64::new(0);
+
+/// Creates (exclusively) and locks a temporary file for a save of `name`
+/// in `dir`, with a name no other write uses.
+fn create_temporary(dir: &Path, name: &str) -> std::io::Result<(PathBuf, fs::File)> {
+    for _ in 0..16 {
+        let nonce = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let tmp = dir.join(format!(".{name}.tmp-{}-{}-{nonce:x}", std::process::id(), SAVES.fetch_add(1, Ordering::Relaxed)));
+        let f = match fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        match f.lock() {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Unsupported => return Ok((tmp, f)),
+            Err(e) => {
+                let _ = fs::remove_file(&tmp);
+                return Err(e);
+            }
+        }
+        // Another save may have found the file before it was locked, taken
+        // it for a killed write's and removed it: then start over.
+        if still_named(&f, &tmp) {
+            return Ok((tmp, f));
+        }
+    }
+    Err(std::io::Error::other("no unused temporary file name after 16 tries"))
+}
+
+/// Whether `path` still names the file open as `f`.
+fn still_named(f: &fs::File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        matches!((f.metadata(), fs::metadata(path)), (Ok(a), Ok(b)) if a.dev() == b.dev() && a.ino() == b.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = f;
+        path.exists()
+    }
+}
+
+/// Removes the temporary files of saves of `name` in `dir` that no writer
+/// holds locked: those of writes killed mid-way. Best effort: a file that
+/// cannot be opened or locked is left alone.
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.tmp-");
+    let Ok(listing) = fs::read_dir(dir) else { return };
+    for entry in listing.flatten() {
+        let file_name = entry.file_name();
+        let Some(suffix) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        // `PID` (earlier versions) or `PID-COUNTER-NONCE`: nothing else is ours.
+        if suffix.is_empty() || !suffix.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(f) = fs::File::open(&path) else { continue };
+        if f.try_lock().is_ok() {
+            let _ = fs::remove_file(&path);
+        }
+    }
+}
+
+/// The first name that two entries share, as a [`NnError::DuplicateName`]
+/// naming `context`.
+pub(crate) fn check_unique<'a>(names: impl IntoIterator<Item = &'a str>, context: &str, what: &'static str) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for n in names {
+        if !seen.insert(n) {
+            return Err(NnError::DuplicateName { context: context.to_string(), what, name: n.to_string() });
+        }
+    }
+    Ok(())
+}
+
+fn check_unique_entries<T: Scalar>(entries: &[(String, Tensor<T>)], context: &str) -> Result<()> {
+    check_unique(entries.iter().map(|(n, _)| n.as_str()), context, "entries")
 }
 
 /// Reads a safetensors buffer into named tensors of type `T` (f32 and f64
@@ -136,19 +246,34 @@ pub fn load_safetensors<T: Scalar>(path: &Path) -> Result<(NamedTensors<T>, Meta
 
 /// Saves a module's parameters under their PyTorch names (atomically).
 ///
+/// ```
+/// use rand::{rngs::StdRng, SeedableRng};
+/// use tapegrad_nn::{load_module, save_module, state_dict, Linear};
+/// let path = std::env::temp_dir().join(format!("tg-doc-module-{}.safetensors", std::process::id()));
+/// let a = Linear::<f32>::new(3, 2, &mut StdRng::seed_from_u64(0));
+/// let mut b = Linear::<f32>::new(3, 2, &mut StdRng::seed_from_u64(1));
+/// save_module(&a, &path).unwrap();
+/// load_module(&mut b, &path).unwrap();
+/// assert_eq!(state_dict(&a), state_dict(&b));
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
+///
 /// # Errors
-/// As [`save_safetensors`].
+/// As [`save_safetensors`]: a module that repeats a parameter name gets
+/// [`NnError::DuplicateName`].
 pub fn save_module<T: Scalar, M: Module<T> + ?Sized>(module: &M, path: &Path) -> Result<()> {
     save_safetensors(path, &state_dict(module), None)
 }
 
 /// Loads a module's parameters from a safetensors file written by
 /// [`save_module`] or by PyTorch (`safetensors.torch.save_file(model.state_dict())`).
-/// All or nothing: on any error the module is unchanged.
+/// All or nothing: on any error the module is unchanged (see
+/// [`save_module`] for an example).
 ///
 /// # Errors
 /// [`NnError::Weights`] naming the file and, for a mismatch, the parameter
-/// and both shapes.
+/// and both shapes; [`NnError::DuplicateName`] if the module repeats a
+/// parameter name.
 pub fn load_module<T: Scalar, M: Module<T> + ?Sized>(module: &mut M, path: &Path) -> Result<()> {
     let (entries, _) = load_safetensors(path)?;
     load_state_dict(module, &entries, &path.display().to_string())

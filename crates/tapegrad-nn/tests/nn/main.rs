@@ -9,6 +9,7 @@ mod crf;
 mod errors;
 mod irnn;
 mod modules;
+mod optim;
 mod parity;
 mod pretrained;
 mod research;

@@ -12,7 +12,8 @@ use tapegrad_nn::{
 };
 
 /// MSE of `layer` + `head` reading the last step, on one batch; with
-/// `opt`, also takes one clipped training step.
+/// `opt`, also takes one clipped training step (skipped if the gradient
+/// norm is not finite).
 fn adding_step<C: Cell<f64>>(
     layer: &mut Rnn<C>,
     head: &mut Linear<f64>,
@@ -29,9 +30,12 @@ fn adding_step<C: Cell<f64>>(
     let loss = mse_loss(head.forward(&bind, h_last).unwrap(), y, Reduction::Mean).unwrap();
     if let Some(opt) = opt {
         let mut grads = bind.grads(&tape.backward(loss).unwrap());
-        clip_grad_norm(&mut grads, 1.0);
-        let params = layer.params_mut().into_iter().chain(head.params_mut().into_iter().map(|(n, p)| (format!("head.{n}"), p))).collect();
-        opt.step(params, &grads).unwrap();
+        // A NaN or infinite gradient: skip the step rather than spread it.
+        if clip_grad_norm(&mut grads, 1.0).is_finite() {
+            let params =
+                layer.params_mut().into_iter().chain(head.params_mut().into_iter().map(|(n, p)| (format!("head.{n}"), p))).collect();
+            opt.step(params, &grads).unwrap();
+        }
     }
     loss.value().item()
 }
@@ -102,4 +106,22 @@ fn loss_falls_on_hello_next_character_prediction() {
     // "l" is followed once by "l" and once by "o": with the hidden state the
     // RNN tells the two apart, which a bigram model cannot.
     assert!(losses[99] < 0.1);
+}
+
+/// Regression (issue 17, item 4): the training step above ignored the norm
+/// `clip_grad_norm` returns and stepped on NaN gradients, turning every
+/// weight NaN; a non-finite norm must skip the step.
+#[test]
+fn a_non_finite_gradient_norm_skips_the_training_step() {
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut layer = Rnn::gru(2, 4, 1, false, &mut rng);
+    let mut head = Linear::new(4, 1, &mut rng);
+    let mut opt = Adam::new(0.01);
+    let (x, mut y) = adding_problem(5, 3, &mut rng).unwrap();
+    y.data_mut()[1] = f64::NAN; // a corrupt target: NaN loss and gradients
+    let before = (tapegrad_nn::state_dict(&layer), tapegrad_nn::state_dict(&head));
+    assert!(adding_step(&mut layer, &mut head, &x, &y, Some(&mut opt)).is_nan());
+    assert_eq!((tapegrad_nn::state_dict(&layer), tapegrad_nn::state_dict(&head)), before, "the step must be skipped");
+    assert_eq!(opt.state().len(), 1, "and not counted: no moments, just the step count");
+    assert_eq!(opt.state()[0].1.item(), 0.0);
 }
