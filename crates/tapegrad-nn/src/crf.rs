@@ -355,4 +355,3 @@ impl<T: Scalar> Crf<T> {
 fn argmax<T: Scalar>(values: impl Iterator<Item = T>) -> (usize, T) {
     values.enumerate().fold((0, T::neg_infinity()), |(bi, bv), (i, v)| if v > bv { (i, v) } else { (bi, bv) })
 }
-

@@ -129,6 +129,21 @@ pub enum NnError {
         /// What is wrong, naming the entry (and both shapes).
         message: String,
     },
+    /// A parameter that was used in the forward pass (it has a gradient)
+    /// but is not among the parameters given to an optimizer: typically a
+    /// `Param` the module does not declare (kept where `#[derive(Module)]`
+    /// does not look, or marked `#[module(skip)]`), which would silently
+    /// never train. To update only part of a model, pass that part's
+    /// gradients ([`crate::ParamGrads::only`]).
+    #[error(
+        "{op} step: {origin} has a gradient but is not among the parameters given (not declared by the module?): it would never be updated"
+    )]
+    UndeclaredParameter {
+        /// The optimizer.
+        op: &'static str,
+        /// The parameter's shape and where it was bound.
+        origin: crate::Origin,
+    },
     /// Any other invalid configuration.
     #[error("{op}: {message}")]
     Config {

@@ -452,6 +452,31 @@ impl<T: Scalar> ParamGrads<T> {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
+    /// Only the gradients of `module`'s parameters: what to give an
+    /// optimizer that updates a part of the model.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::Tape;
+    /// use tapegrad_nn::{Binding, Param};
+    /// use tapegrad_tensor::Tensor;
+    /// let (a, b) = (Param::new(Tensor::<f64>::ones(&[1])), Param::new(Tensor::<f64>::ones(&[1])));
+    /// let tape = Tape::new();
+    /// let bind = Binding::eval(&tape);
+    /// let grads = bind.grads(&tape.backward((bind.param(&a) * bind.param(&b)).sum_all()).unwrap());
+    /// assert_eq!((grads.len(), grads.only(&a).len()), (2, 1));
+    /// ```
+    pub fn only<M: Module<T> + ?Sized>(&self, module: &M) -> ParamGrads<T> {
+        let mut out = ParamGrads::default();
+        module.visit("", &mut |_, p| {
+            if let Some(g) = self.map.get(&p.id) {
+                out.map.insert(p.id, g.clone());
+                if let Some(o) = self.origins.get(&p.id) {
+                    out.origins.insert(p.id, o.clone());
+                }
+            }
+        });
+        out
+    }
     /// The first (in source order) parameter with a gradient here that is
     /// not among `declared`: how an optimizer tells a parameter that would
     /// never be updated.

@@ -1,12 +1,12 @@
 //! What every optimizer shares: a step count and per-parameter buffers
 //! (moments), the checked step loop, and the checked state load.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tapegrad_tensor::{Scalar, Tensor};
 
 use crate::weights::check_unique;
-use crate::{NnError, Param, ParamGrads, Result};
+use crate::{NnError, Param, ParamGrads, ParamId, Result};
 
 /// One kind of per-parameter buffer: its name in the state, and whether
 /// its elements can only be `>= 0` (second moments).
@@ -24,7 +24,9 @@ pub(super) struct Buffers<T: Scalar> {
 }
 
 impl<T: Scalar> Buffers<T> {
-    /// The checked step: refuses repeated names, misshaped gradients and
+    /// The checked step: refuses repeated names, a gradient of a parameter
+    /// that is not among `params` (used in the pass but not declared by the
+    /// module, so it would never be updated), misshaped gradients and
     /// buffers of another shape before anything changes; then counts the
     /// step, makes zero buffers for parameters seen for the first time, and
     /// calls `update(step, weights, gradient, buffers)` for each parameter
@@ -38,6 +40,10 @@ impl<T: Scalar> Buffers<T> {
         mut update: impl FnMut(u64, &mut [T], &[T], &mut [Tensor<T>]),
     ) -> Result<()> {
         check_unique(params.iter().map(|(n, _)| n.as_str()), &format!("{op} step"), "parameters")?;
+        let declared: HashSet<ParamId> = params.iter().map(|(_, p)| p.id()).collect();
+        if let Some(origin) = grads.first_undeclared(&declared) {
+            return Err(NnError::UndeclaredParameter { op, origin: origin.clone() });
+        }
         for (name, p) in &params {
             if let Some(g) = grads.get(p).filter(|g| g.shape() != p.shape()) {
                 return Err(NnError::GradientShape { op, param: name.clone(), got: g.shape().to_vec(), expected: p.shape().to_vec() });

@@ -99,3 +99,27 @@ fn a_forward_that_disagrees_with_the_layers_path_is_reported_with_the_step() {
     assert!(c.message.starts_with("at step 0, state part 0: forward gives"), "{}", c.message);
     assert!(c.message.contains("project then step"), "{}", c.message);
 }
+
+/// Regression: a parameter missing from the module's list used to stay at
+/// its initial value forever, silently; now the optimizer refuses the step.
+#[test]
+fn an_optimizer_refuses_a_step_with_a_gradient_no_declared_parameter_has() {
+    use tapegrad_nn::{Optimizer, Sgd};
+    let mut cell = forgot_gain(2, 3, 0);
+    let before = tapegrad_nn::state_dict(&cell);
+    let tape = Tape::new();
+    let bind = Binding::eval(&tape);
+    let h = cell.forward(&bind, tape.constant(Tensor::ones(&[1, 2])), &cell.zero_state(&tape, 1)).unwrap();
+    let grads = bind.grads(&tape.backward(h.sum_all()).unwrap());
+    let mut opt = Sgd::new(0.1);
+    let err = opt.step(cell.params_mut(), &grads).unwrap_err();
+    assert!(matches!(err, NnError::UndeclaredParameter { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.starts_with("SGD step: a parameter of shape [3] bound at "), "{text}");
+    assert!(text.contains("bookkeeping.rs:") && text.contains("never be updated"), "{text}");
+    assert_eq!(tapegrad_nn::state_dict(&cell), before, "nothing was updated");
+    // Stepping only the declared part is what `only` is for.
+    let declared = grads.only(&cell.inner);
+    opt.step(cell.params_mut(), &declared).unwrap();
+    assert_ne!(tapegrad_nn::state_dict(&cell), before);
+}

@@ -42,7 +42,7 @@ fn irnn_carries_a_nonnegative_state_unchanged_through_zero_input() {
     let h = Tensor::from_vec(vec![0.5, 2.0, 0.0, 3.25], &[1, 4]);
     let mut state = tape.constant(h.clone());
     for _ in 0..10 {
-        state = cell.step(&bind, tape.constant(Tensor::zeros(&[1, 2])), &state).unwrap();
+        state = cell.forward(&bind, tape.constant(Tensor::zeros(&[1, 2])), &state).unwrap();
     }
     assert_eq!(state.value(), h);
 }

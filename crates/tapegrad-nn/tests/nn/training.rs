@@ -117,7 +117,7 @@ fn a_non_finite_gradient_norm_skips_the_training_step() {
     let mut layer = Rnn::gru(2, 4, 1, false, &mut rng);
     let mut head = Linear::new(4, 1, &mut rng);
     let mut opt = Adam::new(0.01);
-    let (x, mut y) = adding_problem(5, 3, &mut rng).unwrap();
+    let (x, mut y) = adding_problem(AddingVariant::FirstTenthFirstHalf, 5, 3, &mut rng).unwrap();
     y.data_mut()[1] = f64::NAN; // a corrupt target: NaN loss and gradients
     let before = (tapegrad_nn::state_dict(&layer), tapegrad_nn::state_dict(&head));
     assert!(adding_step(&mut layer, &mut head, &x, &y, Some(&mut opt)).is_nan());

@@ -167,12 +167,18 @@ struct Twice {
     b: tapegrad_nn::Param<f64>,
 }
 
+/// Written by hand (a derive would name them `a` and `b`): the same walk
+/// visits both under one name.
 impl Module<f64> for Twice {
-    fn params(&self) -> Vec<(String, &tapegrad_nn::Param<f64>)> {
-        vec![("w".into(), &self.a), ("w".into(), &self.b)]
+    fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(&str, &'a tapegrad_nn::Param<f64>)) {
+        let name = tapegrad_nn::child_name(prefix, "w");
+        f(&name, &self.a);
+        f(&name, &self.b);
     }
-    fn params_mut(&mut self) -> Vec<(String, &mut tapegrad_nn::Param<f64>)> {
-        vec![("w".into(), &mut self.a), ("w".into(), &mut self.b)]
+    fn visit_mut<'a>(&'a mut self, prefix: &str, f: &mut dyn FnMut(&str, &'a mut tapegrad_nn::Param<f64>)) {
+        let name = tapegrad_nn::child_name(prefix, "w");
+        f(&name, &mut self.a);
+        f(&name, &mut self.b);
     }
 }
 
