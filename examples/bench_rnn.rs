@@ -95,7 +95,7 @@ impl Cell<f32> for CustomLstm {
 fn time<C: Cell<f32>>(layer: &Rnn<C>, x: &Tensor<f32>, iters: usize) -> Vec<f64> {
     let step = || {
         let tape = Tape::new();
-        let bind = Binding::eval(&tape);
+        let bind = Binding::new(&tape);
         let out = layer.forward(&bind, tape.constant(x.clone()), None, None).expect("valid input");
         let loss = out.output.square().mean_all();
         let grads = bind.grads(&tape.backward(loss).expect("scalar loss"));
@@ -148,10 +148,10 @@ fn main() {
     let x = Tensor::<f32>::rand_uniform(&[a.seq, a.batch, a.input], -1.0, 1.0, &mut rng);
     let (i, h, bi) = (a.input, a.hidden, a.bidirectional);
     let mut t = match a.cell {
-        CellArg::Lstm => time(&Rnn::<LstmCell<f32>>::lstm(i, h, 1, bi, &mut rng), &x, a.iters),
-        CellArg::Gru => time(&Rnn::<GruCell<f32>>::gru(i, h, 1, bi, &mut rng), &x, a.iters),
-        CellArg::Rnn => time(&Rnn::<RnnCell<f32>>::elman(i, h, 1, bi, Activation::Tanh, &mut rng), &x, a.iters),
-        CellArg::CustomLstm => time(&Rnn::build(i, h, 1, bi, |inp| CustomLstm::new(inp, h, &mut rng)), &x, a.iters),
+        CellArg::Lstm => time(&Rnn::spec(i, h).bidirectional(bi).lstm::<f32, _>(&mut rng), &x, a.iters),
+        CellArg::Gru => time(&Rnn::spec(i, h).bidirectional(bi).gru::<f32, _>(&mut rng), &x, a.iters),
+        CellArg::Rnn => time(&Rnn::spec(i, h).bidirectional(bi).elman::<f32, _>(Activation::Tanh, &mut rng), &x, a.iters),
+        CellArg::CustomLstm => time(&Rnn::spec(i, h).bidirectional(bi).cells(|inp| CustomLstm::new(inp, h, &mut rng)), &x, a.iters),
     };
     t.sort_by(|p, q| p.partial_cmp(q).expect("finite times"));
     let cell = format!("{:?}", a.cell).to_lowercase().replace("customlstm", "custom_lstm");

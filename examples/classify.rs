@@ -173,7 +173,7 @@ impl Classifier for (Embedding<f32>, Linear<f32>) {
 fn accuracy<M: Classifier>(model: &M, data: &[&Example]) -> Result<f64, NnError> {
     let tape = Tape::new();
     let b = batch(data);
-    let logits = tape.no_grad(|| model.logits(&Binding::eval(&tape), &b))?.value();
+    let logits = tape.no_grad(|| model.logits(&Binding::new(&tape), &b))?.value();
     let right = logits.argmax(1).iter().zip(&b.labels).filter(|(p, l)| p == l).count();
     Ok(right as f64 / data.len() as f64)
 }
@@ -181,7 +181,7 @@ fn accuracy<M: Classifier>(model: &M, data: &[&Example]) -> Result<f64, NnError>
 /// P(positive) of each sentence.
 fn p_positive<M: Classifier>(model: &M, data: &[&Example]) -> Result<Vec<f64>, NnError> {
     let tape = Tape::new();
-    let logits = tape.no_grad(|| model.logits(&Binding::eval(&tape), &batch(data)))?.value();
+    let logits = tape.no_grad(|| model.logits(&Binding::new(&tape), &batch(data)))?.value();
     Ok(logits.softmax(1).data().chunks(2).map(|p| p[1] as f64).collect())
 }
 
@@ -189,7 +189,7 @@ fn p_positive<M: Classifier>(model: &M, data: &[&Example]) -> Result<Vec<f64>, N
 /// one padded batch with `lengths`: zero up to rounding if padding is inert.
 fn padding_effect<M: Classifier>(model: &M, data: &[&Example]) -> Result<f64, NnError> {
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let together = tape.no_grad(|| model.logits(&bind, &batch(data)))?.value();
     let mut worst = 0f64;
     for (k, e) in data.iter().enumerate() {
@@ -212,7 +212,7 @@ fn fit<M: Classifier>(model: &mut M, train: &[&Example], test: &[&Example], args
         for chunk in order.chunks(args.batch) {
             let b = batch(chunk);
             let tape = Tape::new();
-            let bind = Binding::eval(&tape);
+            let bind = Binding::new(&tape);
             let loss = cross_entropy(model.logits(&bind, &b)?, &b.labels, None, Reduction::Mean)?;
             let mut grads = bind.grads(&tape.backward(loss)?);
             // A NaN or infinite gradient norm: skip the step rather than spread it.
@@ -260,8 +260,8 @@ pub(crate) fn run(args: &Args) -> Result<Summary, Box<dyn Error>> {
     );
     let (v, e, h) = (vocab.len(), args.embed, args.hidden);
     let mut init = StdRng::seed_from_u64(args.seed + 1);
-    let uni = (Embedding::new(v, e, &mut init), Rnn::lstm(e, h, 1, false, &mut init), Linear::new(h, 2, &mut init));
-    let bi = (Embedding::new(v, e, &mut init), Rnn::lstm(e, h, 1, true, &mut init), Linear::new(2 * h, 2, &mut init));
+    let uni = (Embedding::new(v, e, &mut init), Rnn::spec(e, h).lstm(&mut init), Linear::new(h, 2, &mut init));
+    let bi = (Embedding::new(v, e, &mut init), Rnn::spec(e, h).bidirectional(true).lstm(&mut init), Linear::new(2 * h, 2, &mut init));
     let bow = (Embedding::new(v, e, &mut init), Linear::new(e, 2, &mut init));
     let (mut uni, mut bi, mut bow) = (uni, bi, bow);
     let unidirectional = fit(&mut uni, &train, &test, args, "LSTM")?;

@@ -41,22 +41,22 @@ impl Cell<f64> for Mgu {
 pub(crate) fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = StdRng::seed_from_u64(0);
     // 1. Gradcheck BPTT through a 2-layer bidirectional MGU on a ragged batch.
-    let layer = Rnn::build(3, 4, 2, true, |i| Mgu::new(i, 4, &mut rng));
+    let layer = Rnn::spec(3, 4).layers(2).bidirectional(true).cells(|i| Mgu::new(i, 4, &mut rng));
     let x = Tensor::rand_uniform(&[5, 3, 3], -1.0, 1.0, &mut rng);
-    let report = gradcheck_layer(&layer, &x, Some(&[5, 2, 4]), true, &GradcheckOptions::default())?;
+    let report = gradcheck_layer(&layer, &x, &LayerCheckOptions::default().lengths(&[5, 2, 4]))?;
     print!("{report}");
     assert!(report.passed());
 
     // 2. Train it: predict the next character of "hello" (h→e, e→l, l→l, l→o).
     let vocab = ['h', 'e', 'l', 'o'];
     let ids: Vec<usize> = "hello".chars().map(|c| vocab.iter().position(|&v| v == c).unwrap()).collect();
-    let mut model = (Rnn::build(4, 8, 1, false, |i| Mgu::new(i, 8, &mut rng)), Linear::new(8, 4, &mut rng));
+    let mut model = (Rnn::spec(4, 8).cells(|i| Mgu::new(i, 8, &mut rng)), Linear::new(8, 4, &mut rng));
     let mut opt = Adam::new(0.05);
     let inputs = Tensor::try_one_hot(&ids[..4], 4)?.reshape(&[4, 1, 4]); // (T, B, I)
     let mut first = None;
     for step in 0..=60 {
         let tape = Tape::new();
-        let bind = Binding::eval(&tape);
+        let bind = Binding::new(&tape);
         let out = model.0.forward(&bind, tape.constant(inputs.clone()), None, None)?;
         let logits = model.1.forward(&bind, out.output.reshape(&[4, 8]))?;
         let loss = cross_entropy(logits, &ids[1..], None, Reduction::Mean)?;

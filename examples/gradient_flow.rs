@@ -57,7 +57,7 @@ fn adding_step<C: Cell<f64>>(
 ) -> Result<f64, NnError> {
     let (t, b) = (x.shape()[0], x.shape()[1]);
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let out = layer.forward(&bind, tape.constant(x.clone()), None, None)?;
     let h_last = out.output.try_narrow(0, t - 1, 1)?.try_reshape(&[b, head.weight.shape()[1]])?;
     let loss = mse_loss(head.forward(&bind, h_last)?, y, Reduction::Mean)?;
@@ -155,7 +155,7 @@ fn seed_notes_graph() -> Result<String, NnError> {
     let rnn = Rnn::from_cells(vec![(cell, None)])?;
     let head = Linear::from_tensors(w_ya, zero)?;
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let names = ["W_ax", "W_aa", "b_a", "b_a (hh)", "W_ya", "b_y"];
     for ((_, p), name) in rnn.params().into_iter().chain(head.params()).zip(names) {
         bind.try_bind(p, tape.leaf_named(name, p.value().clone()))?;
@@ -191,16 +191,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         VARIANT.mean_predictor_mse()
     );
     let outcomes = vec![
-        study("Elman RNN (tanh)", RED, Rnn::elman(2, h, 1, false, Activation::Tanh, &mut rng), &args, &probe)?,
+        study("Elman RNN (tanh)", RED, Rnn::spec(2, h).elman(Activation::Tanh, &mut rng), &args, &probe)?,
         // Forget-gate bias 3: the LSTM's standard remedy for early forgetting.
-        study(
-            "LSTM (forget bias 3)",
-            BLUE,
-            Rnn::build(2, h, 1, false, |i| LstmCell::new(i, h, &mut rng).with_forget_bias(3.0)),
-            &args,
-            &probe,
-        )?,
-        study("GRU", RGBColor(0, 150, 60), Rnn::gru(2, h, 1, false, &mut rng), &args, &probe)?,
+        study("LSTM (forget bias 3)", BLUE, Rnn::spec(2, h).cells(|i| LstmCell::new(i, h, &mut rng).with_forget_bias(3.0)), &args, &probe)?,
+        study("GRU", RGBColor(0, 150, 60), Rnn::spec(2, h).gru(&mut rng), &args, &probe)?,
     ];
     println!("{:<22} {:^19}   ‖∂h_T/∂h_1‖ / ‖∂h_T/∂h_T‖", "", "test MSE");
     println!("{:<22} {:>8} → {:<8}   {:>10} → {:<10}", "model", "init", "trained", "init", "trained");

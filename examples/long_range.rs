@@ -141,7 +141,7 @@ pub(crate) fn solved_threshold(variant: AddingVariant) -> f64 {
 fn mse<C: Cell<f32>>(m: &mut (Rnn<C>, Linear<f32>), x: &Tensor<f32>, y: &Tensor<f32>, opt: Option<&mut Adam<f32>>) -> Result<f64, NnError> {
     let (t, b) = (x.shape()[0], x.shape()[1]);
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let out = m.0.forward(&bind, tape.constant(x.clone()), None, None)?;
     let h_last = out.output.try_narrow(0, t - 1, 1)?.try_reshape(&[b, m.1.weight.shape()[1]])?;
     let loss = mse_loss(m.1.forward(&bind, h_last)?, y, Reduction::Mean)?;
@@ -183,12 +183,11 @@ fn compare(length: usize, args: &Args) -> Result<Vec<Curve>, NnError> {
     let h = args.hidden;
     let test = adding_problem(args.variant, length, 256, &mut StdRng::seed_from_u64(args.seed.wrapping_sub(1) * 1000 + length as u64))?;
     let mut init = StdRng::seed_from_u64(args.seed);
-    let elman = (Rnn::elman(2, h, 1, false, Activation::Tanh, &mut init), Linear::new(h, 1, &mut init));
+    let elman = (Rnn::spec(2, h).elman(Activation::Tanh, &mut init), Linear::new(h, 1, &mut init));
     // The forget gate's bias starts at 3 by default (remember by default), the usual
     // remedy for an LSTM that forgets before it has learned what to keep.
-    let lstm =
-        (Rnn::build(2, h, 1, false, |i| LstmCell::new(i, h, &mut init).with_forget_bias(args.forget_bias)), Linear::new(h, 1, &mut init));
-    let gru = (Rnn::gru(2, h, 1, false, &mut init), Linear::new(h, 1, &mut init));
+    let lstm = (Rnn::spec(2, h).cells(|i| LstmCell::new(i, h, &mut init).with_forget_bias(args.forget_bias)), Linear::new(h, 1, &mut init));
+    let gru = (Rnn::spec(2, h).gru(&mut init), Linear::new(h, 1, &mut init));
     Ok(vec![
         train(elman, CELLS[0], length, &test, args)?,
         train(lstm, CELLS[1], length, &test, args)?,

@@ -200,7 +200,7 @@ impl Model {
     /// the mean cross-entropy, with the hidden states and logits of every step.
     fn run(&self, tokens: &[&'static str]) -> Result<(Vec<Step>, f64, Logits), NnError> {
         let tape = Tape::new();
-        let bind = Binding::eval(&tape);
+        let bind = Binding::new(&tape);
         let mut h = self.cell.zero_state(&tape, 1);
         let (mut steps, mut logits_all, mut loss) = (Vec::new(), Vec::new(), 0.0);
         for pair in tokens.windows(2) {

@@ -194,7 +194,7 @@ impl<C: Cell<f32>> Tags for Tagger<C> {
     fn predict(&self, data: &[&Tagged]) -> Result<Vec<Vec<usize>>, NnError> {
         let (ids, steps, lengths, _) = batch(data);
         let tape = Tape::new();
-        let pred = tape.no_grad(|| logits(self, &Binding::eval(&tape), &ids, steps, &lengths))?.value().argmax(1);
+        let pred = tape.no_grad(|| logits(self, &Binding::new(&tape), &ids, steps, &lengths))?.value().argmax(1);
         Ok((0..data.len()).map(|b| (0..lengths[b]).map(|t| pred[t * data.len() + b]).collect()).collect())
     }
 }
@@ -216,7 +216,7 @@ impl<C: Cell<f32>> Tags for (Tagger<C>, Crf<f32>) {
     fn predict(&self, data: &[&Tagged]) -> Result<Vec<Vec<usize>>, NnError> {
         let (ids, steps, lengths, _) = batch(data);
         let tape = Tape::new();
-        let emissions = tape.no_grad(|| logits(&self.0, &Binding::eval(&tape), &ids, steps, &lengths))?.value();
+        let emissions = tape.no_grad(|| logits(&self.0, &Binding::new(&tape), &ids, steps, &lengths))?.value();
         self.1.viterbi(&emissions.reshape(&[steps, data.len(), TAGS.len()]), Some(&lengths))
     }
 }
@@ -253,7 +253,7 @@ fn fit<M: Tags>(
         for chunk in order.chunks(args.batch) {
             let (ids, steps, lengths, targets) = batch(chunk);
             let tape = Tape::new();
-            let bind = Binding::eval(&tape);
+            let bind = Binding::new(&tape);
             let loss = m.loss(&bind, &ids, steps, &lengths, &targets)?;
             let mut grads = bind.grads(&tape.backward(loss)?);
             // A NaN or infinite gradient norm: skip the step rather than spread it.
@@ -312,20 +312,29 @@ pub(crate) fn run(args: &Args) -> Result<Summary, Box<dyn Error>> {
     let mut scores = Vec::new();
     for (i, bidir) in [(0, false), (1, true)] {
         let (d, name) = if bidir { (2, "BiGRU") } else { (1, "GRU") };
-        let m = (Embedding::new(v, e, &mut init), Rnn::gru(e, h, 1, bidir, &mut init), Linear::new(d * h, TAGS.len(), &mut init));
+        let m = (
+            Embedding::new(v, e, &mut init),
+            Rnn::spec(e, h).bidirectional(bidir).gru(&mut init),
+            Linear::new(d * h, TAGS.len(), &mut init),
+        );
         if wanted(MODELS[i]) {
             scores.push(fit(m, name, &train, &test, &demo, &vocab, args)?);
         }
     }
     for (i, bidir) in [(2, false), (3, true)] {
         let (d, name) = if bidir { (2, "BiLSTM") } else { (1, "LSTM") };
-        let m = (Embedding::new(v, e, &mut init), Rnn::lstm(e, h, 1, bidir, &mut init), Linear::new(d * h, TAGS.len(), &mut init));
+        let m = (
+            Embedding::new(v, e, &mut init),
+            Rnn::spec(e, h).bidirectional(bidir).lstm(&mut init),
+            Linear::new(d * h, TAGS.len(), &mut init),
+        );
         if wanted(MODELS[i]) {
             scores.push(fit(m, name, &train, &test, &demo, &vocab, args)?);
         }
     }
     // A BiLSTM tagger of the same sizes with a CRF on its tag scores.
-    let tagger = (Embedding::new(v, e, &mut init), Rnn::lstm(e, h, 1, true, &mut init), Linear::new(2 * h, TAGS.len(), &mut init));
+    let tagger =
+        (Embedding::new(v, e, &mut init), Rnn::spec(e, h).bidirectional(true).lstm(&mut init), Linear::new(2 * h, TAGS.len(), &mut init));
     let crf = Crf::new(TAGS.len(), &mut init);
     if wanted(MODELS[4]) {
         scores.push(fit((tagger, crf), "BiLSTM-CRF", &train, &test, &demo, &vocab, args)?);

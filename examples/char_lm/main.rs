@@ -160,7 +160,7 @@ fn setup(args: &Args) -> Result<Setup, Box<dyn std::error::Error>> {
 fn train_step(args: &Args, train: &[usize], model: &mut CharModel, opt: &mut Adam<f32>, step: usize) -> Result<(f32, f64, bool), NnError> {
     let windows = batch_windows(train, args.batch, args.seq_len, args.seed, step as u64);
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let (logits, targets) = model.logits(&bind, &windows)?;
     let loss = cross_entropy(logits, &targets, None, Reduction::Mean)?;
     let mut grads = bind.grads(&tape.backward(loss)?);

@@ -72,10 +72,10 @@ impl CharModel {
         let embed = Embedding::new(vocab, EMBED, rng);
         let rnn = match kind {
             CellKind::Lstm => {
-                Layer::Lstm(Rnn::build(EMBED, hidden, layers, false, |i| LstmCell::new(i, hidden, rng).with_forget_bias(1.0)))
+                Layer::Lstm(Rnn::spec(EMBED, hidden).layers(layers).cells(|i| LstmCell::new(i, hidden, rng).with_forget_bias(1.0)))
             }
-            CellKind::Gru => Layer::Gru(Rnn::gru(EMBED, hidden, layers, false, rng)),
-            CellKind::Rnn => Layer::Rnn(Rnn::elman(EMBED, hidden, layers, false, Activation::Tanh, rng)),
+            CellKind::Gru => Layer::Gru(Rnn::spec(EMBED, hidden).layers(layers).gru(rng)),
+            CellKind::Rnn => Layer::Rnn(Rnn::spec(EMBED, hidden).layers(layers).elman(Activation::Tanh, rng)),
         };
         let head = Linear::new(hidden, vocab, rng);
         CharModel { embed, rnn, head }
@@ -101,7 +101,7 @@ impl CharModel {
     /// Mean cross-entropy in bits per character over the windows.
     pub fn bits(&self, windows: &[&[usize]]) -> Result<f64, NnError> {
         let tape = Tape::new();
-        let bind = Binding::eval(&tape);
+        let bind = Binding::new(&tape);
         let (logits, targets) = tape.no_grad(|| self.logits(&bind, windows))?;
         let loss = cross_entropy(logits, &targets, None, Reduction::Mean)?;
         Ok(loss.value().item() as f64 / std::f64::consts::LN_2)
@@ -121,7 +121,7 @@ impl CharModel {
 fn sample_with<C: Cell<f32>>(m: &CharModel, rnn: &Rnn<C>, prefix: &[usize], n: usize, temperature: f32, rng: &mut StdRng) -> Vec<usize> {
     let tape = Tape::new();
     tape.no_grad(|| {
-        let bind = Binding::eval(&tape);
+        let bind = Binding::new(&tape);
         let mut states: Vec<C::State<'_>> = rnn.cells().iter().map(|(c, _)| c.zero_state(&tape, 1)).collect();
         let mut out = Vec::with_capacity(n);
         let mut next = *prefix.first().unwrap_or(&0);

@@ -18,10 +18,17 @@ proptest! {
     #[test]
     fn custom_cell_bptt_in_every_layer_kind(t in 1usize..=12, b in 1usize..=4, i in 1usize..=6, h in 1usize..=6, layers in 1usize..=2, bidir: bool, ragged: bool, seed: u64) {
         let mut rng = StdRng::seed_from_u64(seed);
-        let layer = Rnn::build(i, h, layers, bidir, |inp| Mgu::new(inp, h, &mut rng));
+        let layer = Rnn::spec(i, h).layers(layers).bidirectional(bidir).cells(|inp| Mgu::new(inp, h, &mut rng));
         let x = Tensor::rand_uniform(&[t, b, i], -1.5, 1.5, &mut rng);
         let lengths: Option<Vec<usize>> = ragged.then(|| (0..b).map(|k| 1 + ((seed >> (8 * k)) as usize % t)).collect());
-        let report = gradcheck_layer(&layer, &x, lengths.as_deref(), true, &GradcheckOptions::default().seed(seed)).unwrap();
+        let report = {
+            let opts = LayerCheckOptions::default().gradcheck(GradcheckOptions::default().seed(seed));
+            let opts = match lengths.as_deref() {
+                Some(l) => opts.lengths(l),
+                None => opts,
+            };
+            gradcheck_layer(&layer, &x, &opts).unwrap()
+        };
         prop_assert!(report.passed(), "T={t} B={b} I={i} H={h} layers={layers} bidir={bidir} lengths={lengths:?}\n{report}");
     }
 }

@@ -32,7 +32,7 @@ use crate::{Binding, Module, NnError, Param, Result};
 /// let tape = Tape::new();
 /// let enc = tape.constant(Tensor::rand_uniform(&[6, 2, 4], -1.0, 1.0, &mut rng)); // (S, B, Dk)
 /// let query = tape.constant(Tensor::rand_uniform(&[2, 3], -1.0, 1.0, &mut rng)); // (B, Dq)
-/// let out = att.forward(&Binding::eval(&tape), query, enc, Some(&[6, 2])).unwrap();
+/// let out = att.forward(&Binding::new(&tape), query, enc, Some(&[6, 2])).unwrap();
 /// assert_eq!(out.context.shape().as_slice(), &[2, 4]);
 /// let w = out.weights.value(); // (B, S)
 /// assert_eq!(&w.data()[8..], &[0.0, 0.0, 0.0, 0.0]); // sequence 1 has 2 real positions
@@ -73,7 +73,7 @@ pub enum Attention<T: Scalar> {
 /// let tape = Tape::<f64>::new();
 /// let enc = tape.constant(Tensor::ones(&[4, 2, 3]));
 /// let q = tape.constant(Tensor::ones(&[5, 2, 3])); // 5 queries per sequence
-/// let Attended { context, weights } = Attention::dot().forward(&Binding::eval(&tape), q, enc, None).unwrap();
+/// let Attended { context, weights } = Attention::dot().forward(&Binding::new(&tape), q, enc, None).unwrap();
 /// assert_eq!((context.shape().as_slice(), weights.shape().as_slice()), (&[5, 2, 3][..], &[2, 5, 4][..]));
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -156,7 +156,7 @@ impl<T: Scalar> Attention<T> {
     /// let tape = Tape::<f64>::new();
     /// let enc = tape.constant(Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0, 5.0, 5.0], &[3, 1, 2]));
     /// let q = tape.constant(Tensor::from_vec(vec![1.0, 0.0], &[1, 2]));
-    /// let out = Attention::dot().forward(&Binding::eval(&tape), q, enc, Some(&[2])).unwrap();
+    /// let out = Attention::dot().forward(&Binding::new(&tape), q, enc, Some(&[2])).unwrap();
     /// let e = 1f64.exp();
     /// assert_eq!(out.weights.value().data(), &[e / (e + 1.0), 1.0 / (e + 1.0), 0.0]);
     /// ```

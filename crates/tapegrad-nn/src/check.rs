@@ -17,10 +17,45 @@ impl From<NnError> for AutodiffError {
     }
 }
 
+/// What [`gradcheck_layer`] checks besides the parameters and the input:
+/// per-sequence lengths (default none), the initial state (default a random
+/// one per layer and direction, whose gradient is checked too), and the
+/// gradcheck options (tolerances, mode, seed).
+///
+/// ```
+/// use tapegrad_autodiff::GradcheckOptions;
+/// use tapegrad_nn::LayerCheckOptions;
+/// let opts = LayerCheckOptions::default().lengths(&[4, 2]).zero_initial_state().gradcheck(GradcheckOptions::default().seed(7));
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct LayerCheckOptions<'a> {
+    lengths: Option<&'a [usize]>,
+    zero_init: bool,
+    gradcheck: GradcheckOptions,
+}
+
+impl<'a> LayerCheckOptions<'a> {
+    /// Each sequence's true length (the rest of `x` is padding).
+    pub fn lengths(self, lengths: &'a [usize]) -> Self {
+        LayerCheckOptions { lengths: Some(lengths), ..self }
+    }
+    /// Start from the all-zero state instead of a random one (whose
+    /// gradient is then not checked).
+    pub fn zero_initial_state(self) -> Self {
+        LayerCheckOptions { zero_init: true, ..self }
+    }
+    /// Tolerances, mode and seed of the underlying [`gradcheck`].
+    pub fn gradcheck(self, options: GradcheckOptions) -> Self {
+        LayerCheckOptions { gradcheck: options, ..self }
+    }
+}
+
 /// Gradchecks a layer in f64: the BPTT gradient of a fixed random projection
 /// of every output and every final state, with respect to every parameter,
-/// the input `x` `(T, B, I)` and (if `with_init`) a random initial state
-/// per layer and direction, against central finite differences.
+/// the input `x` `(T, B, I)` and (unless asked for a zero initial state) a
+/// random initial state per layer and direction, against central finite
+/// differences.
 ///
 /// This is the check to run on a new cell: plug it into an [`Rnn`] (stacked,
 /// bidirectional, with `lengths`) and call this.
@@ -28,22 +63,17 @@ impl From<NnError> for AutodiffError {
 /// ```
 /// use rand::{rngs::StdRng, SeedableRng};
 /// use tapegrad_autodiff::{GradcheckOptions, Tensor};
-/// use tapegrad_nn::{gradcheck_layer, Rnn};
-/// let gru = Rnn::gru(2, 3, 1, true, &mut StdRng::seed_from_u64(0));
+/// use tapegrad_nn::{gradcheck_layer, LayerCheckOptions, Rnn};
+/// let gru = Rnn::spec(2, 3).bidirectional(true).gru(&mut StdRng::seed_from_u64(0));
 /// let x = Tensor::rand_uniform(&[4, 2, 2], -1.0, 1.0, &mut StdRng::seed_from_u64(1));
-/// let report = gradcheck_layer(&gru, &x, Some(&[4, 2]), true, &GradcheckOptions::default()).unwrap();
+/// let report = gradcheck_layer(&gru, &x, &LayerCheckOptions::default().lengths(&[4, 2])).unwrap();
 /// assert!(report.passed(), "{report}");
 /// ```
 ///
 /// # Errors
 /// What the layer returns for this input (bad shapes, lengths).
-pub fn gradcheck_layer<C: Cell<f64>>(
-    layer: &Rnn<C>,
-    x: &Tensor<f64>,
-    lengths: Option<&[usize]>,
-    with_init: bool,
-    options: &GradcheckOptions,
-) -> Result<GradcheckReport> {
+pub fn gradcheck_layer<C: Cell<f64>>(layer: &Rnn<C>, x: &Tensor<f64>, check: &LayerCheckOptions<'_>) -> Result<GradcheckReport> {
+    let (lengths, with_init, options) = (check.lengths, !check.zero_init, &check.gradcheck);
     let mut rng = StdRng::seed_from_u64(options.seed ^ 0x5eed);
     let named = layer.params();
     let dirs = if layer.is_bidirectional() { 2 } else { 1 };
@@ -65,7 +95,7 @@ pub fn gradcheck_layer<C: Cell<f64>>(
     }
     let np = named.len();
     let f = check_fn(move |tape, v| {
-        let bind = Binding::eval(tape);
+        let bind = Binding::new(tape);
         for ((_, p), var) in layer.params().iter().zip(v) {
             bind.try_bind(p, *var)?;
         }
@@ -81,7 +111,7 @@ pub fn gradcheck_layer<C: Cell<f64>>(
     });
     // Run once for a typed error on bad input rather than a report.
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     layer.forward(&bind, tape.constant(x.clone()), None, lengths)?;
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let mut opts = options.clone();

@@ -34,7 +34,7 @@ use crate::{Binding, Module, NnError, Param, Reduction, Result};
 /// let crf = Crf::<f64>::new(3, &mut rng);
 /// let em = Tensor::rand_uniform(&[4, 2, 3], -1.0, 1.0, &mut rng); // (T, B, K)
 /// let tape = Tape::new();
-/// let bind = Binding::eval(&tape);
+/// let bind = Binding::new(&tape);
 /// let tags = [0, 1, 2, 0, 1, 9, 0, 9]; // (T·B) time-major; 9 marks padding (ignored)
 /// let loss = crf.nll(&bind, tape.constant(em.clone()), &tags, Some(&[4, 2]), Reduction::Mean).unwrap();
 /// assert!(loss.value().item() > 0.0);
@@ -146,7 +146,7 @@ impl<T: Scalar> Crf<T> {
     /// // All scores zero: every one of the 2³ paths scores 0, so ln Z = ln 8.
     /// let crf = Crf::<f64>::from_tensors(Tensor::zeros(&[2, 2]), Tensor::zeros(&[2]), Tensor::zeros(&[2])).unwrap();
     /// let tape = Tape::new();
-    /// let z = crf.log_partition(&Binding::eval(&tape), tape.constant(Tensor::zeros(&[3, 1, 2])), None).unwrap();
+    /// let z = crf.log_partition(&Binding::new(&tape), tape.constant(Tensor::zeros(&[3, 1, 2])), None).unwrap();
     /// assert!((z.value().item() - 8f64.ln()).abs() < 1e-15);
     /// ```
     ///
@@ -187,7 +187,7 @@ impl<T: Scalar> Crf<T> {
     /// let tape = Tape::new();
     /// let em = tape.constant(Tensor::from_vec(vec![0.5, 0.25, 0.125, 0.0625], &[2, 1, 2]));
     /// // path 1 → 0: start 20 + e 0.25 + trans[1, 0] = 2 + e 0.125 + end 100
-    /// let s = crf.score(&Binding::eval(&tape), em, &[1, 0], None).unwrap();
+    /// let s = crf.score(&Binding::new(&tape), em, &[1, 0], None).unwrap();
     /// assert_eq!(s.value().data(), &[122.375]);
     /// ```
     ///
@@ -255,7 +255,7 @@ impl<T: Scalar> Crf<T> {
     /// // All scores zero: each of the 2² paths has probability 1/4.
     /// let crf = Crf::<f64>::from_tensors(Tensor::zeros(&[2, 2]), Tensor::zeros(&[2]), Tensor::zeros(&[2])).unwrap();
     /// let tape = Tape::new();
-    /// let nll = crf.nll(&Binding::eval(&tape), tape.constant(Tensor::zeros(&[2, 1, 2])), &[1, 0], None, Reduction::Mean).unwrap();
+    /// let nll = crf.nll(&Binding::new(&tape), tape.constant(Tensor::zeros(&[2, 1, 2])), &[1, 0], None, Reduction::Mean).unwrap();
     /// assert!((nll.value().item() - 4f64.ln()).abs() < 1e-15);
     /// ```
     ///

@@ -25,7 +25,7 @@ use crate::{Binding, Cell, Module, Param, Result};
 /// use tapegrad_tensor::Tensor;
 /// let cell = GruCell::<f64>::new(2, 3, &mut StdRng::seed_from_u64(0));
 /// let tape = Tape::new();
-/// let h = cell.forward(&Binding::eval(&tape), tape.constant(Tensor::ones(&[1, 2])), &cell.zero_state(&tape, 1)).unwrap();
+/// let h = cell.forward(&Binding::new(&tape), tape.constant(Tensor::ones(&[1, 2])), &cell.zero_state(&tape, 1)).unwrap();
 /// assert_eq!(h.shape().as_slice(), &[1, 3]);
 /// ```
 #[derive(Debug, Clone, Module)]

@@ -41,13 +41,14 @@ mod param;
 mod research;
 mod rnn;
 mod rnn_cell;
+mod spec;
 mod unroll;
 mod weights;
 mod word_vectors;
 
 pub use attention::{Attended, Attention};
 pub use cell::{uniform_init, Cell, State};
-pub use check::gradcheck_layer;
+pub use check::{gradcheck_layer, LayerCheckOptions};
 pub use crf::Crf;
 pub use error::{NnError, Result};
 pub use gru_cell::GruCell;
@@ -70,6 +71,7 @@ pub use research::{
 };
 pub use rnn::{Rnn, RnnOutput};
 pub use rnn_cell::{Activation, RnnCell};
+pub use spec::RnnSpec;
 pub use unroll::{lengths_from_mask, Sequence};
 pub use weights::{
     from_safetensors_bytes, load_module, load_safetensors, save_module, save_safetensors, to_safetensors_bytes, Metadata, NamedTensors,

@@ -16,7 +16,7 @@ use crate::{Binding, Module, NnError, Param, Result, Trainable};
 /// use tapegrad_tensor::Tensor;
 /// let lin = Linear::<f32>::new(4, 2, &mut StdRng::seed_from_u64(0));
 /// let tape = Tape::new();
-/// let y = lin.forward(&Binding::eval(&tape), tape.constant(Tensor::ones(&[5, 3, 4]))).unwrap();
+/// let y = lin.forward(&Binding::new(&tape), tape.constant(Tensor::ones(&[5, 3, 4]))).unwrap();
 /// assert_eq!(y.shape().as_slice(), &[5, 3, 2]);
 /// ```
 #[derive(Debug, Clone, Module)]
@@ -80,9 +80,9 @@ impl<T: Scalar> Linear<T> {
 /// use tapegrad_nn::{Binding, Embedding};
 /// let emb = Embedding::<f32>::new(10, 3, &mut StdRng::seed_from_u64(0));
 /// let tape = Tape::new();
-/// let x = emb.forward(&Binding::eval(&tape), &[1, 2, 3, 4, 5, 6], &[3, 2]).unwrap();
+/// let x = emb.forward(&Binding::new(&tape), &[1, 2, 3, 4, 5, 6], &[3, 2]).unwrap();
 /// assert_eq!(x.shape().as_slice(), &[3, 2, 3]);
-/// assert!(emb.forward(&Binding::eval(&tape), &[10], &[1]).is_err());
+/// assert!(emb.forward(&Binding::new(&tape), &[10], &[1]).is_err());
 /// ```
 #[derive(Debug, Clone, Module)]
 #[module(crate = crate)]
@@ -111,7 +111,7 @@ impl<T: Scalar> Embedding<T> {
     /// let emb = Embedding::try_from_pretrained(m, Trainable::Frozen).unwrap();
     /// assert_eq!(emb.num_params(), 0);
     /// let tape = Tape::new();
-    /// let x = emb.forward(&Binding::eval(&tape), &[1], &[1]).unwrap();
+    /// let x = emb.forward(&Binding::new(&tape), &[1], &[1]).unwrap();
     /// assert_eq!(x.value().data(), &[2.0, 3.0]);
     /// assert!(!x.requires_grad());
     /// assert!(Embedding::try_from_pretrained(Tensor::<f32>::zeros(&[4]), Trainable::Frozen).is_err());
@@ -177,10 +177,10 @@ impl<T: Scalar> Embedding<T> {
 /// use tapegrad_tensor::Tensor;
 /// let tape = Tape::<f64>::new();
 /// let x = tape.constant(Tensor::ones(&[1000]));
-/// let y = Dropout::new(0.5).forward(&Binding::train(&tape, 1), x).unwrap().value();
+/// let y = Dropout::new(0.5).forward(&Binding::with_dropout(&tape, 1), x).unwrap().value();
 /// let kept = y.data().iter().filter(|&&v| v == 2.0).count();
 /// assert!(400 < kept && kept < 600);
-/// assert_eq!(Dropout::new(0.5).forward(&Binding::eval(&tape), x).unwrap().index(), x.index());
+/// assert_eq!(Dropout::new(0.5).forward(&Binding::new(&tape), x).unwrap().index(), x.index());
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Dropout {
@@ -201,7 +201,7 @@ impl Dropout {
     /// # Errors
     /// None in practice (the mask has `x`'s shape).
     pub fn forward<'t, T: Scalar>(&self, bind: &Binding<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
-        if !bind.is_training() || self.p == 0.0 {
+        if !bind.dropout_on() || self.p == 0.0 {
             return Ok(x);
         }
         crate::rnn::dropout(bind, x, self.p)

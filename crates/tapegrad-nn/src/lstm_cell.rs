@@ -35,7 +35,7 @@ pub struct LstmState<'t, T: Scalar> {
 /// use tapegrad_tensor::Tensor;
 /// let cell = LstmCell::<f32>::new(3, 5, &mut StdRng::seed_from_u64(0));
 /// let tape = Tape::new();
-/// let s = cell.forward(&Binding::eval(&tape), tape.constant(Tensor::ones(&[2, 3])), &cell.zero_state(&tape, 2)).unwrap();
+/// let s = cell.forward(&Binding::new(&tape), tape.constant(Tensor::ones(&[2, 3])), &cell.zero_state(&tape, 2)).unwrap();
 /// assert_eq!((s.h.shape().as_slice(), s.c.shape().as_slice()), (&[2usize, 5][..], &[2usize, 5][..]));
 /// ```
 #[derive(Debug, Clone, Module)]

@@ -79,7 +79,7 @@ impl<T: Scalar> Param<T> {
     /// use tapegrad_tensor::Tensor;
     /// let p = Param::with_trainable(Tensor::<f64>::ones(&[2]), Trainable::Frozen);
     /// let tape = Tape::new();
-    /// assert!(!Binding::eval(&tape).param(&p).requires_grad()); // a constant
+    /// assert!(!Binding::new(&tape).param(&p).requires_grad()); // a constant
     /// ```
     pub fn with_trainable(value: Tensor<T>, trainable: Trainable) -> Self {
         Param { id: ParamId(NEXT_ID.fetch_add(1, Ordering::Relaxed)), value, trainable }
@@ -265,7 +265,7 @@ impl<T: Scalar, M: Module<T> + ?Sized> Module<T> for Box<M> {
 /// use tapegrad_tensor::Tensor;
 /// let w = Param::new(Tensor::<f64>::full(&[1], 3.0));
 /// let tape = Tape::new();
-/// let bind = Binding::eval(&tape);
+/// let bind = Binding::new(&tape);
 /// let (a, b) = (bind.param(&w), bind.param(&w));
 /// assert_eq!(a.index(), b.index()); // one leaf
 /// let grads = bind.grads(&tape.backward((a * b).sum_all()).unwrap());
@@ -280,8 +280,9 @@ pub struct Binding<'t, T: Scalar> {
 }
 
 impl<'t, T: Scalar> Binding<'t, T> {
-    /// Evaluation mode (dropout off).
-    pub fn eval(tape: &'t Tape<T>) -> Self {
+    /// A pass with dropout off: what inference, gradient checks and any
+    /// training without dropout use.
+    pub fn new(tape: &'t Tape<T>) -> Self {
         Binding {
             tape,
             vars: RefCell::new(HashMap::new()),
@@ -290,8 +291,9 @@ impl<'t, T: Scalar> Binding<'t, T> {
             rng: RefCell::new(StdRng::seed_from_u64(0)),
         }
     }
-    /// Training mode (dropout on), with a seed for its masks.
-    pub fn train(tape: &'t Tape<T>, seed: u64) -> Self {
+    /// A pass with dropout on (layers and [`crate::Dropout`] drop), its
+    /// masks drawn from `seed`.
+    pub fn with_dropout(tape: &'t Tape<T>, seed: u64) -> Self {
         Binding {
             tape,
             vars: RefCell::new(HashMap::new()),
@@ -304,8 +306,8 @@ impl<'t, T: Scalar> Binding<'t, T> {
     pub fn tape(&self) -> &'t Tape<T> {
         self.tape
     }
-    /// Whether dropout is active.
-    pub fn is_training(&self) -> bool {
+    /// Whether dropout is on.
+    pub fn dropout_on(&self) -> bool {
         self.training
     }
     /// Runs `f` with this pass's RNG (dropout masks, sampling).
@@ -371,7 +373,7 @@ impl<'t, T: Scalar> Binding<'t, T> {
     /// use tapegrad_tensor::Tensor;
     /// let (declared, stray) = (Param::new(Tensor::<f64>::ones(&[2])), Param::new(Tensor::<f64>::ones(&[3])));
     /// let tape = Tape::new();
-    /// let bind = Binding::eval(&tape);
+    /// let bind = Binding::new(&tape);
     /// let _ = bind.param(&declared) + bind.param(&declared);
     /// let _ = bind.param(&stray);
     /// let missing = bind.undeclared(&declared); // a Param is a module of itself
@@ -461,7 +463,7 @@ impl<T: Scalar> ParamGrads<T> {
     /// use tapegrad_tensor::Tensor;
     /// let (a, b) = (Param::new(Tensor::<f64>::ones(&[1])), Param::new(Tensor::<f64>::ones(&[1])));
     /// let tape = Tape::new();
-    /// let bind = Binding::eval(&tape);
+    /// let bind = Binding::new(&tape);
     /// let grads = bind.grads(&tape.backward((bind.param(&a) * bind.param(&b)).sum_all()).unwrap());
     /// assert_eq!((grads.len(), grads.only(&a).len()), (2, 1));
     /// ```
@@ -557,7 +559,7 @@ pub fn load_state_dict<T: Scalar, M: Module<T> + ?Sized>(module: &mut M, entries
 /// use rand::{rngs::StdRng, SeedableRng};
 /// use tapegrad_nn::{Linear, Module, Rnn};
 /// let mut rng = StdRng::seed_from_u64(0);
-/// let model = (Rnn::<tapegrad_nn::GruCell<f32>>::gru(3, 4, 1, false, &mut rng), Linear::<f32>::new(4, 2, &mut rng));
+/// let model = (Rnn::spec(3, 4).gru::<f32, _>(&mut rng), Linear::<f32>::new(4, 2, &mut rng));
 /// let names: Vec<String> = model.params().into_iter().map(|(n, _)| n).collect();
 /// assert_eq!(names[0], "0.weight_ih_l0");
 /// assert_eq!(names.last().unwrap(), "1.bias");

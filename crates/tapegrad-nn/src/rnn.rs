@@ -6,7 +6,7 @@ use tapegrad_autodiff::Var;
 use tapegrad_tensor::{Scalar, Tensor};
 
 use crate::unroll::{reverse_time, unroll, validate};
-use crate::{child_name, Activation, Binding, Cell, GruCell, LstmCell, Module, NnError, Param, Result, RnnCell, Sequence};
+use crate::{child_name, Binding, Cell, Module, NnError, Param, Result, Sequence};
 
 /// A recurrent layer over any [`Cell`], PyTorch's `nn.RNN`/`nn.LSTM`/`nn.GRU`
 /// generalised: `num_layers` stacked, optionally bidirectional (a forward
@@ -23,9 +23,9 @@ use crate::{child_name, Activation, Binding, Cell, GruCell, LstmCell, Module, Nn
 /// use tapegrad_autodiff::Tape;
 /// use tapegrad_nn::{Binding, Rnn};
 /// use tapegrad_tensor::Tensor;
-/// let lstm = Rnn::<_>::lstm(3, 4, 2, true, &mut StdRng::seed_from_u64(0));
+/// let lstm = Rnn::spec(3, 4).layers(2).bidirectional(true).lstm(&mut StdRng::seed_from_u64(0));
 /// let tape = Tape::<f64>::new();
-/// let bind = Binding::eval(&tape);
+/// let bind = Binding::new(&tape);
 /// let x = tape.constant(Tensor::ones(&[5, 2, 3])); // (T, B, I)
 /// let out = lstm.forward(&bind, x, None, Some(&[5, 3])).unwrap();
 /// assert_eq!(out.output.shape().as_slice(), &[5, 2, 8]); // 2 directions × H
@@ -84,38 +84,19 @@ impl<C> Rnn<C> {
         Ok(Rnn { layers, dropout: 0.0, batch_first: false })
     }
 
-    /// A layer of `num_layers` cells made by `make(input_size, reverse)`.
-    ///
-    /// # Panics
-    /// If `num_layers` is 0.
-    pub fn build<T: Scalar>(input: usize, hidden: usize, num_layers: usize, bidirectional: bool, mut make: impl FnMut(usize) -> C) -> Self
-    where
-        C: Cell<T>,
-    {
-        assert!(num_layers > 0, "Rnn::build: num_layers must be at least 1");
-        let dirs = if bidirectional { 2 } else { 1 };
-        let layers = (0..num_layers)
-            .map(|k| {
-                let inp = if k == 0 { input } else { hidden * dirs };
-                (make(inp), bidirectional.then(|| make(inp)))
-            })
-            .collect();
-        Rnn { layers, dropout: 0.0, batch_first: false }
-    }
-
-    /// Dropout probability on the outputs of every layer but the last, in
-    /// training mode only (PyTorch's `dropout`).
+    /// Dropout probability on the outputs of every layer but the last,
+    /// when the pass has dropout on (PyTorch's `dropout`).
     ///
     /// # Panics
     /// If `p` is not in `[0, 1)`.
-    pub fn with_dropout(mut self, p: f64) -> Self {
-        assert!((0.0..1.0).contains(&p), "Rnn::with_dropout: p must be in [0, 1), got {p}");
-        self.dropout = p;
+    pub fn dropout(mut self, p: f64) -> Self {
+        self.dropout = check_dropout(p).unwrap_or_else(|e| panic!("{e}"));
         self
     }
 
-    /// Inputs and outputs are `(B, T, F)` instead of `(T, B, F)`.
-    pub fn with_batch_first(mut self, batch_first: bool) -> Self {
+    /// Inputs and outputs `(B, T, F)` instead of `(T, B, F)` (PyTorch's
+    /// `batch_first`).
+    pub fn batch_first(mut self, batch_first: bool) -> Self {
         self.batch_first = batch_first;
         self
     }
@@ -176,7 +157,7 @@ impl<C> Rnn<C> {
         let mut last = Vec::with_capacity(self.layers.len() * dirs);
         let mut sequences = Vec::with_capacity(self.layers.len() * dirs);
         for (k, (fwd, rev)) in self.layers.iter().enumerate() {
-            if k > 0 && self.dropout > 0.0 && bind.is_training() {
+            if k > 0 && self.dropout > 0.0 && bind.dropout_on() {
                 x = dropout(bind, x, self.dropout)?;
             }
             let s_f = unroll(fwd, bind, x, init.map(|i| &i[k * dirs]), lengths)?;
@@ -229,7 +210,7 @@ impl<C> Rnn<C> {
     /// use tapegrad_nn::{Activation, Rnn, RnnCell};
     /// use tapegrad_tensor::Tensor;
     /// let mut rng = StdRng::seed_from_u64(0);
-    /// let mut layer = Rnn::<RnnCell<f32>>::elman(2, 4, 2, true, Activation::Tanh, &mut rng);
+    /// let mut layer = Rnn::spec(2, 4).layers(2).bidirectional(true).elman::<f32, _>(Activation::Tanh, &mut rng);
     /// for cell in layer.cells_mut() {
     ///     *cell = RnnCell::irnn(cell.weight_ih.shape()[1], 4, &mut rng);
     /// }
@@ -258,30 +239,11 @@ impl<T: Scalar, C: Cell<T>> Module<T> for Rnn<C> {
     }
 }
 
-impl<T: Scalar> Rnn<LstmCell<T>> {
-    /// PyTorch's `nn.LSTM(input, hidden, num_layers, bidirectional=...)`.
-    pub fn lstm<R: Rng + ?Sized>(input: usize, hidden: usize, num_layers: usize, bidirectional: bool, rng: &mut R) -> Self {
-        Rnn::build(input, hidden, num_layers, bidirectional, |i| LstmCell::new(i, hidden, rng))
-    }
-}
-
-impl<T: Scalar> Rnn<GruCell<T>> {
-    /// PyTorch's `nn.GRU(input, hidden, num_layers, bidirectional=...)`.
-    pub fn gru<R: Rng + ?Sized>(input: usize, hidden: usize, num_layers: usize, bidirectional: bool, rng: &mut R) -> Self {
-        Rnn::build(input, hidden, num_layers, bidirectional, |i| GruCell::new(i, hidden, rng))
-    }
-}
-
-impl<T: Scalar> Rnn<RnnCell<T>> {
-    /// PyTorch's `nn.RNN(input, hidden, num_layers, nonlinearity=..., bidirectional=...)`.
-    pub fn elman<R: Rng + ?Sized>(
-        input: usize,
-        hidden: usize,
-        num_layers: usize,
-        bidirectional: bool,
-        activation: Activation,
-        rng: &mut R,
-    ) -> Self {
-        Rnn::build(input, hidden, num_layers, bidirectional, |i| RnnCell::new(i, hidden, activation, rng))
+/// A dropout probability in `[0, 1)`.
+pub(crate) fn check_dropout(p: f64) -> Result<f64> {
+    if (0.0..1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(NnError::Config { op: "Rnn::dropout", message: format!("p must be in [0, 1), got {p}") })
     }
 }

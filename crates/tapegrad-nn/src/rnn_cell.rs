@@ -29,7 +29,7 @@ pub enum Activation {
 /// use tapegrad_tensor::Tensor;
 /// let cell = RnnCell::<f64>::new(3, 4, Activation::Tanh, &mut StdRng::seed_from_u64(0));
 /// let tape = Tape::new();
-/// let bind = Binding::eval(&tape);
+/// let bind = Binding::new(&tape);
 /// let h0 = cell.zero_state(&tape, 2);
 /// let h1 = cell.forward(&bind, tape.constant(Tensor::ones(&[2, 3])), &h0).unwrap();
 /// assert_eq!(h1.shape().as_slice(), &[2, 4]);

@@ -109,7 +109,7 @@ pub enum VectorFileError {
 /// assert_eq!(wv.id("cat"), Some(1));
 /// let emb = wv.embedding(Trainable::Frozen);
 /// let tape = Tape::new();
-/// let x = emb.forward(&Binding::eval(&tape), &[wv.id("cat").unwrap()], &[1]).unwrap();
+/// let x = emb.forward(&Binding::new(&tape), &[wv.id("cat").unwrap()], &[1]).unwrap();
 /// assert_eq!(x.value().data(), &[-1.0, 0.0, 0.01]);
 ///
 /// let err = WordVectors::<f32>::parse("vectors.txt", "the 0.1 0.2\ncat 0.3\n").unwrap_err();

@@ -64,9 +64,9 @@
 //! use rand::{rngs::StdRng, SeedableRng};
 //! use tapegrad::prelude::*;
 //! let mut rng = StdRng::seed_from_u64(0);
-//! let lstm = Rnn::<LstmCell<f64>>::lstm(2, 3, 2, true, &mut rng);
+//! let lstm = Rnn::spec(2, 3).layers(2).bidirectional(true).lstm::<f64, _>(&mut rng);
 //! let x = Tensor::rand_uniform(&[4, 2, 2], -1.0, 1.0, &mut rng);
-//! let report = gradcheck_layer(&lstm, &x, Some(&[4, 1]), true, &GradcheckOptions::default()).unwrap();
+//! let report = gradcheck_layer(&lstm, &x, &LayerCheckOptions::default().lengths(&[4, 1])).unwrap();
 //! assert!(report.passed(), "{report}");
 //! ```
 //!
@@ -79,13 +79,13 @@
 //! use rand::{rngs::StdRng, SeedableRng};
 //! use tapegrad::prelude::*;
 //! let mut rng = StdRng::seed_from_u64(0);
-//! let mut model = (Rnn::<GruCell<f32>>::gru(1, 8, 1, false, &mut rng), Linear::new(8, 1, &mut rng));
+//! let mut model = (Rnn::spec(1, 8).gru::<f32, _>(&mut rng), Linear::new(8, 1, &mut rng));
 //! let mut opt = Adam::new(0.05);
 //! let x = Tensor::from_vec(vec![1.0, 0.0, 0.0, 0.0], &[4, 1, 1]); // remember the first input
 //! let mut losses = vec![];
 //! for _ in 0..60 {
 //!     let tape = Tape::new();
-//!     let bind = Binding::eval(&tape);
+//!     let bind = Binding::new(&tape);
 //!     let out = model.0.forward(&bind, tape.constant(x.clone()), None, None).unwrap();
 //!     let y = model.1.forward(&bind, out.last[0]).unwrap();
 //!     let loss = mse_loss(y, &Tensor::from_vec(vec![1.0], &[1, 1]), Reduction::Mean).unwrap();
@@ -115,8 +115,8 @@ pub mod prelude {
     pub use tapegrad_autodiff::{check_fn, gradcheck, AutodiffError, CheckMode, CustomOp, GradcheckOptions, Tape, Val, Var};
     pub use tapegrad_nn::{
         bce_with_logits, clip_grad_norm, cross_entropy, gradcheck_layer, mse_loss, Activation, Adam, Attention, Binding, Cell, Crf,
-        Embedding, GruCell, Linear, LstmCell, LstmState, Module, NnError, Optimizer, Param, Reduction, Rnn, RnnCell, Sgd, State, Trainable,
-        WordVectors,
+        Embedding, GruCell, LayerCheckOptions, Linear, LstmCell, LstmState, Module, NnError, Optimizer, Param, Reduction, Rnn, RnnCell,
+        RnnSpec, Sgd, State, Trainable, WordVectors,
     };
     pub use tapegrad_tensor::{Scalar, Tensor, TensorError};
 }

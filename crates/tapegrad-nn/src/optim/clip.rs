@@ -19,7 +19,7 @@ use crate::{ParamGrads, Result};
 /// use tapegrad_tensor::Tensor;
 /// let mut w = Param::new(Tensor::<f64>::from_vec(vec![3.0, 4.0], &[2]));
 /// let tape = Tape::new();
-/// let bind = Binding::eval(&tape);
+/// let bind = Binding::new(&tape);
 /// let v = bind.param(&w);
 /// let mut g = bind.grads(&tape.backward((v * v).sum_all().scale(0.5)).unwrap()); // grad = w
 /// let norm = try_clip_grad_norm(&mut g, 1.0).unwrap();
@@ -75,7 +75,7 @@ pub fn clip_grad_norm<T: Scalar>(grads: &mut ParamGrads<T>, max_norm: f64) -> f6
 /// use tapegrad_tensor::Tensor;
 /// let w = Param::new(Tensor::<f64>::from_vec(vec![0.5, -7.0, 9.0], &[3]));
 /// let tape = Tape::new();
-/// let bind = Binding::eval(&tape);
+/// let bind = Binding::new(&tape);
 /// let v = bind.param(&w);
 /// let mut g = bind.grads(&tape.backward((v * v).sum_all().scale(0.5)).unwrap()); // grad = w
 /// try_clip_grad_value(&mut g, 5.0).unwrap();

@@ -33,7 +33,7 @@ use crate::{NnError, Param, ParamGrads, Result};
 /// let mut w = Param::new(Tensor::<f64>::from_vec(vec![1.0, -2.0], &[2]));
 /// let mut opt = Sgd::new(0.5);
 /// let tape = Tape::new();
-/// let bind = Binding::eval(&tape);
+/// let bind = Binding::new(&tape);
 /// let v = bind.param(&w);
 /// let grads = bind.grads(&tape.backward((v * v).sum_all()).unwrap()); // 2w
 /// opt.step(vec![("w".into(), &mut w)], &grads).unwrap();

@@ -13,7 +13,7 @@ type Verdict = std::result::Result<(), String>;
 /// parameter bound that the cell's `Module` does not declare.
 pub(super) fn declared<C: Cell<f64>>(cell: &C, x: &Tensor<f64>, init: &[Tensor<f64>]) -> Result<Verdict> {
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let parts: Vec<_> = init.iter().map(|t| tape.constant(t.clone())).collect();
     let mut state = C::State::from_parts(&parts);
     for t in 0..x.shape()[0] {
@@ -33,7 +33,7 @@ pub(super) fn declared<C: Cell<f64>>(cell: &C, x: &Tensor<f64>, init: &[Tensor<f
 /// part where they differ.
 pub(super) fn one_path<C: Cell<f64>>(cell: &C, x: &Tensor<f64>, init: &[Tensor<f64>]) -> Result<Verdict> {
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let parts: Vec<_> = init.iter().map(|t| tape.constant(t.clone())).collect();
     let mut state = C::State::from_parts(&parts);
     for t in 0..x.shape()[0] {

@@ -9,7 +9,7 @@ use rand::{Rng, SeedableRng};
 use tapegrad_autodiff::{causality_violation, GradcheckOptions, Tape, Var};
 use tapegrad_tensor::Tensor;
 
-use crate::{gradcheck_layer, Binding, Cell, Module, NnError, Result, Rnn, State};
+use crate::{gradcheck_layer, Binding, Cell, LayerCheckOptions, Module, NnError, Result, Rnn, State};
 
 /// A property [`check_cell`] tests.
 ///
@@ -403,7 +403,7 @@ fn run<C: Cell<f64>>(
     w_last: &[Tensor<f64>],
 ) -> Result<Run> {
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let mut params = Vec::new();
     for (name, p) in layer.params() {
         let v = tape.leaf_named(&name, p.value().clone());
@@ -471,7 +471,7 @@ fn property<C: Cell<f64>, F: Fn(usize, usize, u64) -> C>(p: CellProperty, make: 
     let full = |layer: &Rnn<C>| run(layer, &d.x, &d.init, None, &d.w_out, &d.w_last);
     Ok(match p {
         CellProperty::Gradient => {
-            let report = gradcheck_layer(&layer, &d.x, None, true, &gc.clone().seed(c.seed))?;
+            let report = gradcheck_layer(&layer, &d.x, &LayerCheckOptions::default().gradcheck(gc.clone().seed(c.seed)))?;
             report.passed().then_some(()).ok_or_else(|| format!("BPTT gradients disagree with finite differences:\n{report}"))
         }
         CellProperty::Determinism => {
@@ -488,7 +488,7 @@ fn property<C: Cell<f64>, F: Fn(usize, usize, u64) -> C>(p: CellProperty, make: 
                 .and_then(|_| first.compare(&other, None, "two cells made with one seed"))
         }
         CellProperty::Causality => {
-            let v = causality_violation(|tape, x| Ok(layer.forward(&Binding::eval(tape), x, None, None)?.output), &d.x)?;
+            let v = causality_violation(|tape, x| Ok(layer.forward(&Binding::new(tape), x, None, None)?.output), &d.x)?;
             v.map_or(Ok(()), |v| Err(v.to_string()))
         }
         CellProperty::BatchIndependence => batch_independence(&layer, &d)?,

@@ -10,8 +10,9 @@ use crate::{Binding, Cell, Result, Rnn, State};
 ///
 /// ```
 /// use tapegrad_nn::GradientFlow;
-/// let flow = GradientFlow { state: vec![0.02, 0.2, 2.0], parts: vec![], input: vec![] };
-/// assert_eq!(flow.ratio(), 0.01);
+/// let flow = GradientFlow { state: vec![0.02, 0.2, 2.0], parts: vec![vec![0.02, 0.2, 2.0], vec![0.5, 1.0, 1.0]], output_part: Some(0), input: vec![] };
+/// assert_eq!(flow.ratio(), 0.01); // the headline: the output, which is part 0
+/// assert_eq!(flow.part_ratio(1), Some(0.5));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradientFlow {
@@ -19,8 +20,13 @@ pub struct GradientFlow {
     /// ([`State::output`], the hidden state of the built-in cells).
     pub state: Vec<f64>,
     /// The same per part of the state (`parts[p][k]`; for an LSTM, `h`
-    /// then `c`).
+    /// then `c`; for an SRU, `c` then `h`).
     pub parts: Vec<Vec<f64>>,
+    /// Which part of the state the output (and so [`GradientFlow::state`],
+    /// the headline) is, `None` if it is none of them. A cell whose output
+    /// does not feed the next step (an SRU's `h`) has a headline of exactly
+    /// 0 before the last step: read the recurrent part in `parts` instead.
+    pub output_part: Option<usize>,
     /// `‖∂target/∂x_k‖` for the layer's input at each step.
     pub input: Vec<f64>,
 }
@@ -34,6 +40,12 @@ impl GradientFlow {
             (Some(a), Some(b)) => a / b,
             _ => f64::NAN,
         }
+    }
+    /// `parts[p][0] / parts[p][T-1]`, the same ratio for part `p` of the
+    /// state; `None` past the last part.
+    pub fn part_ratio(&self, p: usize) -> Option<f64> {
+        let v = self.parts.get(p)?;
+        Some(v.first()? / v.last()?)
     }
 }
 
@@ -65,13 +77,14 @@ pub type FlowLoss<'a, T> = &'a dyn for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>>;
 /// use rand::{rngs::StdRng, SeedableRng};
 /// use tapegrad_nn::{gradient_flow, Activation, Rnn};
 /// use tapegrad_tensor::Tensor;
-/// let rnn = Rnn::elman(2, 8, 1, false, Activation::Tanh, &mut StdRng::seed_from_u64(0));
+/// let rnn = Rnn::spec(2, 8).elman(Activation::Tanh, &mut StdRng::seed_from_u64(0));
 /// let x = Tensor::<f64>::rand_uniform(&[20, 4, 2], -1.0, 1.0, &mut StdRng::seed_from_u64(1));
 /// let flow = gradient_flow(&rnn, &x, None).unwrap();
 /// assert!((flow.state[19] - 8f64.sqrt()).abs() < 1e-12); // ∂h_T/∂h_T = I
 /// assert!(flow.ratio() < 1e-3, "vanishing: {}", flow.ratio());
 /// let sum = gradient_flow(&rnn, &x, Some(&|y| Ok(y.sum_all()))).unwrap();
 /// assert_eq!(sum.state.len(), 20);
+/// assert_eq!(flow.output_part, Some(0)); // an Elman state is its output
 /// ```
 ///
 /// # Errors
@@ -81,10 +94,10 @@ pub fn gradient_flow<T: Scalar, C: Cell<T>>(layer: &Rnn<C>, x: &Tensor<T>, loss:
     // unless the layer is batch-first.
     let probe = Tape::new();
     let input = layer.cells()[0].0.input_size();
-    let probed = layer.forward(&Binding::eval(&probe), probe.constant(Tensor::zeros(&[2, 1, input])), None, None)?;
+    let probed = layer.forward(&Binding::new(&probe), probe.constant(Tensor::zeros(&[2, 1, input])), None, None)?;
     let axis = if probed.sequences[0].len() == 2 { 0 } else { 1 };
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let xv = tape.leaf(x.clone());
     let out = layer.forward(&bind, xv, None, None)?;
     let dirs = if layer.is_bidirectional() { 2 } else { 1 };
@@ -92,6 +105,7 @@ pub fn gradient_flow<T: Scalar, C: Cell<T>>(layer: &Rnn<C>, x: &Tensor<T>, loss:
     let steps = seq.len();
     let states = (0..steps).map(|k| seq.state_at(k)).collect::<Result<Vec<_>>>()?;
     let n_parts = states[0].parts().len();
+    let output_part = states[0].parts().iter().position(|p| p.index() == states[0].output().index());
     let mut wrt = vec![xv];
     wrt.extend(states.iter().map(|s| s.output()));
     for s in &states {
@@ -137,5 +151,5 @@ pub fn gradient_flow<T: Scalar, C: Cell<T>>(layer: &Rnn<C>, x: &Tensor<T>, loss:
         }
     }
     let norm = |v: Vec<f64>| v.into_iter().map(|s| (s * scale).sqrt()).collect::<Vec<f64>>();
-    Ok(GradientFlow { state: norm(state), parts: parts.into_iter().map(norm).collect(), input: norm(inp) })
+    Ok(GradientFlow { state: norm(state), parts: parts.into_iter().map(norm).collect(), output_part, input: norm(inp) })
 }

@@ -37,7 +37,7 @@ fn padded_source_positions_get_exactly_zero_weight() {
         for query_shape in [&[3usize, 3][..], &[2, 3, 3][..]] {
             let tape = Tape::new();
             let q = tape.constant(Tensor::rand_uniform(query_shape, -1.0, 1.0, &mut StdRng::seed_from_u64(2)));
-            let out = att.forward(&Binding::eval(&tape), q, tape.constant(encoder(3)), Some(&LENGTHS)).unwrap();
+            let out = att.forward(&Binding::new(&tape), q, tape.constant(encoder(3)), Some(&LENGTHS)).unwrap();
             let w = out.weights.value();
             let tq = if query_shape.len() == 2 { 1 } else { query_shape[0] };
             for (b, &n) in LENGTHS.iter().enumerate() {
@@ -58,7 +58,7 @@ fn what_padding_holds_changes_neither_weights_nor_context() {
         let run = |enc: Tensor<f64>| {
             let tape = Tape::new();
             let q = tape.constant(Tensor::rand_uniform(&[3, 3], -1.0, 1.0, &mut StdRng::seed_from_u64(5)));
-            let out = att.forward(&Binding::eval(&tape), q, tape.constant(enc), Some(&LENGTHS)).unwrap();
+            let out = att.forward(&Binding::new(&tape), q, tape.constant(enc), Some(&LENGTHS)).unwrap();
             (out.weights.value(), out.context.value())
         };
         let mut nan_padding = encoder(6);
@@ -79,7 +79,7 @@ fn dot_attention_matches_hand_computed_weights_and_context() {
     let tape = Tape::<f64>::new();
     let enc = tape.constant(Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0, 7.0, 7.0], &[3, 1, 2]));
     let q = tape.constant(Tensor::from_vec(vec![1.0, 0.0], &[1, 2]));
-    let out = Attention::dot().forward(&Binding::eval(&tape), q, enc, Some(&[2])).unwrap();
+    let out = Attention::dot().forward(&Binding::new(&tape), q, enc, Some(&[2])).unwrap();
     let (w, c) = (out.weights.value(), out.context.value());
     assert_eq!(w.shape(), &[1, 3]);
     assert_eq!(c.shape(), &[1, 2]);
@@ -98,7 +98,7 @@ fn general_attention_with_identity_weight_is_dot_attention() {
     let tape = Tape::new();
     let q = tape.constant(Tensor::rand_uniform(&[2, 3, 3], -1.0, 1.0, &mut StdRng::seed_from_u64(7)));
     let enc = tape.constant(encoder(8));
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let a = att.forward(&bind, q, enc, Some(&LENGTHS)).unwrap();
     let b = Attention::dot().forward(&bind, q, enc, Some(&LENGTHS)).unwrap();
     assert!(a.weights.value().max_abs_diff(&b.weights.value()).unwrap() < 1e-15);
@@ -115,7 +115,7 @@ fn check_kind(name: &str, att: &Attention<f64>, query_shape: &[usize]) {
     inputs.push(Tensor::rand_uniform(query_shape, -1.0, 1.0, &mut rng));
     inputs.push(encoder(10));
     let f = check_fn(|tape, v| {
-        let bind = Binding::eval(tape);
+        let bind = Binding::new(tape);
         for ((_, p), var) in att.params().iter().zip(v) {
             bind.try_bind(p, *var)?;
         }
@@ -155,7 +155,7 @@ fn every_attention_kind_passes_gradcheck_and_padding_gets_zero_gradient() {
 #[test]
 fn attention_rejects_bad_shapes_and_lengths_with_typed_errors() {
     let tape = Tape::<f64>::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let enc = tape.constant(Tensor::zeros(&[5, 3, 3]));
     let att = Attention::additive(3, 3, 4, &mut StdRng::seed_from_u64(0));
     let q = tape.constant(Tensor::zeros(&[3, 3]));

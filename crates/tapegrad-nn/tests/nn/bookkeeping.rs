@@ -57,7 +57,7 @@ fn a_parameter_used_but_not_declared_is_reported_with_its_shape_and_binding_site
 fn binding_lists_the_parameters_a_module_does_not_declare() {
     let cell = forgot_gain(2, 3, 0);
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let h = cell.forward(&bind, tape.constant(Tensor::ones(&[1, 2])), &cell.zero_state(&tape, 1)).unwrap();
     assert_eq!(h.shape().as_slice(), &[1, 3]);
     let missing = bind.undeclared(&cell);
@@ -108,7 +108,7 @@ fn an_optimizer_refuses_a_step_with_a_gradient_no_declared_parameter_has() {
     let mut cell = forgot_gain(2, 3, 0);
     let before = tapegrad_nn::state_dict(&cell);
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let h = cell.forward(&bind, tape.constant(Tensor::ones(&[1, 2])), &cell.zero_state(&tape, 1)).unwrap();
     let grads = bind.grads(&tape.backward(h.sum_all()).unwrap());
     let mut opt = Sgd::new(0.1);

@@ -28,42 +28,42 @@ proptest! {
 
     #[test]
     fn lstm_bptt_matches_finite_differences((t, b, i, h, seed) in config()) {
-        let layer = Rnn::lstm(i, h, 1, false, &mut StdRng::seed_from_u64(seed));
+        let layer = Rnn::spec(i, h).lstm(&mut StdRng::seed_from_u64(seed));
         let r = check_layer(&layer, &input(t, b, i, seed), None, true, seed);
         prop_assert!(r.passed(), "{r}");
     }
 
     #[test]
     fn gru_bptt_matches_finite_differences((t, b, i, h, seed) in config()) {
-        let layer = Rnn::gru(i, h, 1, false, &mut StdRng::seed_from_u64(seed));
+        let layer = Rnn::spec(i, h).gru(&mut StdRng::seed_from_u64(seed));
         let r = check_layer(&layer, &input(t, b, i, seed), None, true, seed);
         prop_assert!(r.passed(), "{r}");
     }
 
     #[test]
     fn elman_bptt_matches_finite_differences((t, b, i, h, seed) in config(), act in prop_oneof![Just(Activation::Tanh), Just(Activation::Sigmoid)]) {
-        let layer = Rnn::elman(i, h, 1, false, act, &mut StdRng::seed_from_u64(seed));
+        let layer = Rnn::spec(i, h).elman(act, &mut StdRng::seed_from_u64(seed));
         let r = check_layer(&layer, &input(t, b, i, seed), None, true, seed);
         prop_assert!(r.passed(), "{r}");
     }
 
     #[test]
     fn stacked_lstm_bptt_matches_finite_differences((t, b, i, h, seed) in config()) {
-        let layer = Rnn::lstm(i, h, 2, false, &mut StdRng::seed_from_u64(seed));
+        let layer = Rnn::spec(i, h).layers(2).lstm(&mut StdRng::seed_from_u64(seed));
         let r = check_layer(&layer, &input(t, b, i, seed), None, true, seed);
         prop_assert!(r.passed(), "{r}");
     }
 
     #[test]
     fn bidirectional_gru_bptt_matches_finite_differences((t, b, i, h, seed) in config()) {
-        let layer = Rnn::gru(i, h, 1, true, &mut StdRng::seed_from_u64(seed));
+        let layer = Rnn::spec(i, h).bidirectional(true).gru(&mut StdRng::seed_from_u64(seed));
         let r = check_layer(&layer, &input(t, b, i, seed), None, true, seed);
         prop_assert!(r.passed(), "{r}");
     }
 
     #[test]
     fn variable_length_bidirectional_lstm_bptt_matches_finite_differences((t, b, i, h, seed) in config()) {
-        let layer = Rnn::lstm(i, h, 2, true, &mut StdRng::seed_from_u64(seed));
+        let layer = Rnn::spec(i, h).layers(2).bidirectional(true).lstm(&mut StdRng::seed_from_u64(seed));
         let lens = lengths(t, b, seed);
         let r = check_layer(&layer, &input(t, b, i, seed), Some(&lens), true, seed);
         prop_assert!(r.passed(), "lengths {lens:?}\n{r}");
@@ -75,7 +75,7 @@ proptest! {
 /// covers the relu Elman cell at one fixed configuration.
 #[test]
 fn relu_elman_bptt_matches_finite_differences() {
-    let layer = Rnn::elman(3, 4, 1, false, Activation::Relu, &mut StdRng::seed_from_u64(5));
+    let layer = Rnn::spec(3, 4).elman(Activation::Relu, &mut StdRng::seed_from_u64(5));
     let r = check_layer(&layer, &input(6, 2, 3, 5), None, true, 5);
     assert!(r.passed(), "{r}");
 }

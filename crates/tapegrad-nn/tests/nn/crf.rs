@@ -58,7 +58,7 @@ fn log_partition_equals_brute_force_enumeration_on_a_ragged_batch() {
     for seed in 0..5 {
         let (crf, em) = (crf(seed), emissions(100 + seed));
         let tape = Tape::new();
-        let z = crf.log_partition(&Binding::eval(&tape), tape.constant(em.clone()), Some(&LENGTHS)).unwrap().value();
+        let z = crf.log_partition(&Binding::new(&tape), tape.constant(em.clone()), Some(&LENGTHS)).unwrap().value();
         assert_eq!(z.shape(), &[B]);
         for b in 0..B {
             let want = brute_log_partition(&crf, &em, b);
@@ -71,7 +71,7 @@ fn log_partition_equals_brute_force_enumeration_on_a_ragged_batch() {
 fn path_score_equals_the_definition_and_probabilities_sum_to_one() {
     let (crf, em) = (crf(7), emissions(8));
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let tg = tags(9);
     let s = crf.score(&bind, tape.constant(em.clone()), &tg, Some(&LENGTHS)).unwrap().value();
     for b in 0..B {
@@ -106,7 +106,7 @@ fn crf_nll_passes_gradcheck_in_emissions_transitions_start_and_end() {
     inputs.push(em);
     for reduction in [Reduction::Mean, Reduction::Sum] {
         let f = check_fn(|tape, v| {
-            let bind = Binding::eval(tape);
+            let bind = Binding::new(tape);
             for ((_, p), var) in crf.params().iter().zip(v) {
                 bind.try_bind(p, *var)?;
             }
@@ -137,7 +137,7 @@ fn padded_steps_have_no_effect_on_loss_decoding_or_gradient() {
     let run = |em: &Tensor<f64>, tg: &[usize]| {
         let tape = Tape::new();
         let x = tape.leaf(em.clone());
-        let loss = crf.nll(&Binding::eval(&tape), x, tg, Some(&LENGTHS), Reduction::Mean).unwrap();
+        let loss = crf.nll(&Binding::new(&tape), x, tg, Some(&LENGTHS), Reduction::Mean).unwrap();
         let g = tape.backward(loss).unwrap().get(x).unwrap().clone();
         (loss.value().item(), g)
     };
@@ -157,10 +157,10 @@ fn padded_steps_have_no_effect_on_loss_decoding_or_gradient() {
     // A batch of one sequence gives the same loss as its row in the batch.
     let tape = Tape::new();
     let one = em.narrow(1, 1, 1).narrow(0, 0, LENGTHS[1]);
-    let alone = crf.nll(&Binding::eval(&tape), tape.constant(one), &[tg[1], tg[B + 1]], None, Reduction::Sum).unwrap();
+    let alone = crf.nll(&Binding::new(&tape), tape.constant(one), &[tg[1], tg[B + 1]], None, Reduction::Sum).unwrap();
     let per_seq = |b: usize| {
         let tape = Tape::new();
-        let bind = Binding::eval(&tape);
+        let bind = Binding::new(&tape);
         let e = tape.constant(em.clone());
         let z = crf.log_partition(&bind, e, Some(&LENGTHS)).unwrap().value().data()[b];
         z - crf.score(&bind, e, &tg, Some(&LENGTHS)).unwrap().value().data()[b]
@@ -172,7 +172,7 @@ fn padded_steps_have_no_effect_on_loss_decoding_or_gradient() {
 fn crf_rejects_bad_emissions_tags_and_lengths_with_typed_errors() {
     let crf = crf(60);
     let tape = Tape::<f64>::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let em = tape.constant(emissions(61));
     let err = crf.log_partition(&bind, tape.constant(Tensor::zeros(&[T, B, 2])), None).unwrap_err();
     assert!(matches!(err, NnError::InputShape { op: "Crf", .. }) && err.to_string().contains("(T, B, 3)"), "{err}");

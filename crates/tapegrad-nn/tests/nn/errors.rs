@@ -7,12 +7,12 @@ use tapegrad_autodiff::{Tape, Tensor};
 use tapegrad_nn::{cross_entropy, load_state_dict, state_dict, Binding, Embedding, NnError, Reduction, Rnn};
 
 fn layer() -> Rnn<tapegrad_nn::LstmCell<f64>> {
-    Rnn::lstm(3, 4, 1, true, &mut StdRng::seed_from_u64(0))
+    Rnn::spec(3, 4).bidirectional(true).lstm(&mut StdRng::seed_from_u64(0))
 }
 
 fn run(x: Tensor<f64>, lengths: Option<&[usize]>) -> NnError {
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let before = tape.len();
     let err = layer().forward(&bind, tape.constant(x), None, lengths).unwrap_err();
     assert_eq!(tape.len(), before + 1, "nothing but the input may be recorded before the check");
@@ -56,7 +56,7 @@ fn nan_in_the_input() {
 #[test]
 fn wrong_number_of_initial_states() {
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let l = layer();
     let s = l.cells()[0].0.clone();
     let zero = tapegrad_nn::Cell::zero_state(&s, &tape, 2);
@@ -73,7 +73,7 @@ fn targets_out_of_range_and_unknown_ids() {
     assert!(cross_entropy(logits, &[0], None, Reduction::Mean).is_err());
     assert!(cross_entropy(logits, &[9, 9], Some(9), Reduction::Mean).is_err(), "all ignored: mean undefined");
     let emb = Embedding::<f64>::new(4, 2, &mut StdRng::seed_from_u64(0));
-    assert!(matches!(emb.forward(&Binding::eval(&tape), &[4], &[1]).unwrap_err(), NnError::Target { .. }));
+    assert!(matches!(emb.forward(&Binding::new(&tape), &[4], &[1]).unwrap_err(), NnError::Target { .. }));
 }
 
 #[test]
@@ -121,12 +121,11 @@ impl tapegrad_nn::Cell<f64> for FailsAtStep2 {
 /// another layer) was filed under it in DOT exports and step queries.
 #[test]
 fn a_cell_error_mid_sequence_restores_the_tape_step() {
-    let layer = Rnn::build(2, 3, 1, false, |_| {
-        FailsAtStep2(tapegrad_nn::RnnCell::new(2, 3, tapegrad_nn::Activation::Tanh, &mut StdRng::seed_from_u64(0)))
-    });
+    let layer = Rnn::spec(2, 3)
+        .cells(|_| FailsAtStep2(tapegrad_nn::RnnCell::new(2, 3, tapegrad_nn::Activation::Tanh, &mut StdRng::seed_from_u64(0))));
     let tape = Tape::<f64>::new();
     tape.set_step(Some(7)); // the caller's own step
-    let e = layer.forward(&Binding::eval(&tape), tape.constant(Tensor::zeros(&[5, 1, 2])), None, None).unwrap_err();
+    let e = layer.forward(&Binding::new(&tape), tape.constant(Tensor::zeros(&[5, 1, 2])), None, None).unwrap_err();
     assert!(e.to_string().contains("planted failure"), "{e}");
     assert_eq!(tape.current_step(), Some(7));
 }

@@ -38,7 +38,7 @@ fn irnn_carries_a_nonnegative_state_unchanged_through_zero_input() {
     // relu(W_ih·0 + 0 + I·h + 0) = h for h >= 0: the IRNN's point.
     let cell = RnnCell::<f64>::irnn(2, 4, &mut StdRng::seed_from_u64(2));
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let h = Tensor::from_vec(vec![0.5, 2.0, 0.0, 3.25], &[1, 4]);
     let mut state = tape.constant(h.clone());
     for _ in 0..10 {
@@ -49,7 +49,7 @@ fn irnn_carries_a_nonnegative_state_unchanged_through_zero_input() {
 
 #[test]
 fn cells_mut_visits_every_cell_of_every_layer_and_direction_in_pytorch_order() {
-    let mut layer = Rnn::<RnnCell<f64>>::elman(2, 3, 3, true, Activation::Tanh, &mut StdRng::seed_from_u64(3));
+    let mut layer = Rnn::spec(2, 3).layers(3).bidirectional(true).elman::<f64, _>(Activation::Tanh, &mut StdRng::seed_from_u64(3));
     assert_eq!(layer.cells_mut().count(), 6, "3 layers × 2 directions");
     // Make cell k output the constant k + 1 whatever its input: zero weights,
     // bias k + 1, ReLU. The forward pass must see every change, and
@@ -62,7 +62,7 @@ fn cells_mut_visits_every_cell_of_every_layer_and_direction_in_pytorch_order() {
         cell.bias_hh.data_mut().fill(0.0);
     }
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let x = tape.constant(Tensor::from_vec((0..16).map(|v| v as f64 - 7.0).collect(), &[4, 2, 2]));
     let out = layer.forward(&bind, x, None, None).unwrap();
     for (k, h) in out.last.iter().enumerate() {

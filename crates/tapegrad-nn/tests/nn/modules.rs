@@ -31,7 +31,7 @@ proptest! {
         let x = Tensor::rand_uniform(&[2, 4, 3], -1.0, 1.0, &mut rng);
         let inputs = vec![lin.weight.value().clone(), lin.bias.value().clone(), x];
         check(|tape, v| {
-            let bind = Binding::eval(tape);
+            let bind = Binding::new(tape);
             bind.try_bind(&lin.weight, v[0])?;
             bind.try_bind(&lin.bias, v[1])?;
             Ok(lin.forward(&bind, v[2])?.tanh())
@@ -39,7 +39,7 @@ proptest! {
         let emb = Embedding::<f64>::new(5, 3, &mut rng);
         let n = ids.len();
         check(move |tape, v| {
-            let bind = Binding::eval(tape);
+            let bind = Binding::new(tape);
             bind.try_bind(&emb.weight, v[0])?;
             Ok(emb.forward(&bind, &ids, &[n])?.square())
         }, &[Tensor::rand_uniform(&[5, 3], -1.0, 1.0, &mut rng)])?;
@@ -62,22 +62,23 @@ fn losses_at_logits_of_plus_minus_1000_are_finite() {
 #[test]
 fn dropout_between_layers_only_in_training() {
     let mut rng = StdRng::seed_from_u64(0);
-    let layer = Rnn::lstm(3, 8, 3, false, &mut rng).with_dropout(0.5);
+    let layer = Rnn::spec(3, 8).layers(3).lstm(&mut rng).dropout(0.5);
     let x = Tensor::rand_uniform(&[4, 2, 3], -1.0, 1.0, &mut rng);
     let run = |bind: &Binding<'_, f64>| layer.forward(bind, bind.tape().constant(x.clone()), None, None).unwrap().output.value();
     let tape = Tape::new();
-    let (e1, e2) = (run(&Binding::eval(&tape)), run(&Binding::eval(&tape)));
+    let (e1, e2) = (run(&Binding::new(&tape)), run(&Binding::new(&tape)));
     assert_eq!(e1, e2, "evaluation is deterministic and dropout-free");
-    let (t1, t1b, t2) = (run(&Binding::train(&tape, 1)), run(&Binding::train(&tape, 1)), run(&Binding::train(&tape, 2)));
+    let (t1, t1b, t2) =
+        (run(&Binding::with_dropout(&tape, 1)), run(&Binding::with_dropout(&tape, 1)), run(&Binding::with_dropout(&tape, 2)));
     assert_eq!(t1, t1b, "same seed, same masks");
     assert_ne!(t1, t2);
     assert_ne!(t1, e1);
     // Not on the last layer's output: a 1-layer stack is unaffected.
-    let single = Rnn::lstm(3, 8, 1, false, &mut rng).with_dropout(0.5);
-    let s1 = single.forward(&Binding::train(&tape, 1), tape.constant(x.clone()), None, None).unwrap().output.value();
-    let s2 = single.forward(&Binding::eval(&tape), tape.constant(x.clone()), None, None).unwrap().output.value();
+    let single = Rnn::spec(3, 8).lstm(&mut rng).dropout(0.5);
+    let s1 = single.forward(&Binding::with_dropout(&tape, 1), tape.constant(x.clone()), None, None).unwrap().output.value();
+    let s2 = single.forward(&Binding::new(&tape), tape.constant(x.clone()), None, None).unwrap().output.value();
     assert_eq!(s1, s2);
-    let d = Dropout::new(0.25).forward(&Binding::train(&tape, 3), tape.constant(Tensor::ones(&[4000]))).unwrap().value();
+    let d = Dropout::new(0.25).forward(&Binding::with_dropout(&tape, 3), tape.constant(Tensor::ones(&[4000]))).unwrap().value();
     let kept = d.data().iter().filter(|&&v| v != 0.0).count() as f64 / 4000.0;
     assert!((kept - 0.75).abs() < 0.03 && d.data().iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-12));
 }
@@ -88,10 +89,10 @@ fn dropout_between_layers_only_in_training() {
 #[test]
 fn truncated_bptt_carries_state_and_cuts_the_graph() {
     let mut rng = StdRng::seed_from_u64(5);
-    let layer = Rnn::lstm(2, 3, 1, false, &mut rng);
+    let layer = Rnn::spec(2, 3).lstm(&mut rng);
     let x = Tensor::rand_uniform(&[8, 2, 2], -1.0, 1.0, &mut rng);
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let full = layer.forward(&bind, tape.constant(x.clone()), None, None).unwrap().output.value();
     let x1 = tape.leaf(x.narrow(0, 0, 4));
     let first = layer.forward(&bind, x1, None, None).unwrap();

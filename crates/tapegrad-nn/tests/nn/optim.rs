@@ -24,7 +24,7 @@ fn params() -> Vec<Param<f64>> {
 /// differs per parameter and per `round`.
 fn grads(ps: &[Param<f64>], round: usize) -> ParamGrads<f64> {
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let terms = ps.iter().enumerate().map(|(k, p)| {
         let c = Tensor::from_vec((0..p.value().numel()).map(|i| 0.1 * (k + 1) as f64 - 0.03 * (i + round) as f64).collect(), p.shape());
         bind.param(p).try_mul(tape.constant(c)).unwrap().sum_all()
@@ -283,7 +283,7 @@ fn invalid_hyperparameters_are_refused_when_the_optimizer_is_built() {
 fn clip_grad_value_keeps_nan_a_nan() {
     let p = Param::new(Tensor::<f64>::zeros(&[4]));
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let c = Tensor::from_vec(vec![f64::NAN, 1.0, -7.0, 9.0], &[4]);
     let mut g = bind.grads(&tape.backward(bind.param(&p).try_mul(tape.constant(c)).unwrap().sum_all()).unwrap());
     clip_grad_value(&mut g, 5.0);

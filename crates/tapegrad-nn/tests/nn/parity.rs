@@ -31,13 +31,13 @@ fn check_case<C: Cell<f64>>(name: &str, f: &HashMap<String, Tensor<f64>>, make: 
     let hidden = f["weight_hh_l0"].shape()[1];
     let layers = (0..).take_while(|k| f.contains_key(&format!("weight_ih_l{k}"))).count();
     let bidir = f.contains_key("weight_ih_l0_reverse");
-    let mut layer = Rnn::build(w_ih.shape()[1], hidden, layers, bidir, make);
+    let mut layer = Rnn::spec(w_ih.shape()[1], hidden).layers(layers).bidirectional(bidir).cells(make);
     let params: Vec<(String, Tensor<f64>)> = layer.params().iter().map(|(n, _)| (n.clone(), f[n].clone())).collect();
     load_state_dict(&mut layer, &params, name).unwrap();
     let dirs = if bidir { 2 } else { 1 };
     let lengths: Option<Vec<usize>> = f.get("lengths").map(|l| l.data().iter().map(|&v| v as usize).collect());
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let x = tape.leaf(f["input"].clone());
     let h0 = tape.leaf(f["h0"].clone());
     let c0 = f.get("c0").map(|c| tape.leaf(c.clone()));
@@ -118,7 +118,7 @@ fn optimizers_match_pytorch() {
         let mut p = Param::new(f["p0"].clone());
         for step in 0..4 {
             let tape = Tape::new();
-            let bind = Binding::eval(&tape);
+            let bind = Binding::new(&tape);
             // A loss whose gradient is exactly grad{step}: Σ p ⊙ g.
             let loss = bind.param(&p).try_mul(tape.constant(f[&format!("grad{step}")].clone())).unwrap().sum_all();
             let grads: ParamGrads<f64> = bind.grads(&tape.backward(loss).unwrap());

@@ -26,7 +26,7 @@ fn step(trainable: Trainable, opt: &mut dyn Optimizer<f32>) -> (Tensor<f32>, Ten
     let mut model = (Embedding::from_pretrained(matrix(), trainable), Linear::new(2, 2, &mut StdRng::seed_from_u64(0)));
     let head_before = model.1.weight.value().clone();
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let x = model.0.forward(&bind, &[0, 2, 2], &[3]).unwrap();
     let loss = model.1.forward(&bind, x).unwrap().tanh().sum_all();
     let grads = bind.grads(&tape.backward(loss).unwrap());
@@ -52,7 +52,7 @@ fn frozen_embedding_is_unchanged_by_an_optimizer_step_while_a_trainable_one_chan
 fn frozen_embedding_stays_frozen_even_when_a_variable_is_bound_to_it() {
     let emb = Embedding::from_pretrained(matrix(), Trainable::Frozen);
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let w = tape.leaf(matrix());
     bind.try_bind(&emb.weight, w).unwrap();
     let loss = emb.forward(&bind, &[1], &[1]).unwrap().sum_all();
@@ -83,7 +83,7 @@ fn unfreezing_a_parameter_lets_it_train() {
     let mut p = Param::with_trainable(Tensor::<f64>::scalar(1.0), Trainable::Frozen);
     p.set_trainable(Trainable::Trainable);
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let v = bind.param(&p);
     let grads = bind.grads(&tape.backward(v.square()).unwrap());
     Sgd::new(0.25).step(vec![("p".into(), &mut p)], &grads).unwrap();

@@ -230,21 +230,21 @@ impl Leaky {
     fn forward<'t>(&self, tape: &'t Tape<f64>, x: Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
         let steps = x.shape()[0];
         let next = x.try_narrow(0, 1, steps - 1)?.try_pad_axis(0, 0, 1)?;
-        Ok(self.rnn.forward(&Binding::eval(tape), x.try_add(next.scale(0.1))?, None, None)?.output)
+        Ok(self.rnn.forward(&Binding::new(tape), x.try_add(next.scale(0.1))?, None, None)?.output)
     }
 }
 
 #[test]
 fn the_causality_check_catches_a_layer_that_leaks_the_next_input() {
     let x = Tensor::rand_uniform(&[5, 2, 3], -1.0, 1.0, &mut rng(1));
-    let gru = Rnn::gru(3, 4, 2, false, &mut rng(2));
-    assert_eq!(causality_violation(|t, x| Ok(gru.forward(&Binding::eval(t), x, None, None)?.output), &x).unwrap(), None);
+    let gru = Rnn::spec(3, 4).layers(2).gru(&mut rng(2));
+    assert_eq!(causality_violation(|t, x| Ok(gru.forward(&Binding::new(t), x, None, None)?.output), &x).unwrap(), None);
     let leaky = Leaky { rnn: gru.clone() };
     let v = causality_violation(|t, x| Ok(leaky.forward(t, x)?), &x).unwrap().expect("the leak is caught");
     assert_eq!((v.output_step, v.input_step), (0, 1), "{v}");
     // A bidirectional layer is not causal, by design: its first output has seen the last input.
-    let bi = Rnn::gru(3, 4, 1, true, &mut rng(3));
-    let v = causality_violation(|t, x| Ok(bi.forward(&Binding::eval(t), x, None, None)?.output), &x).unwrap().unwrap();
+    let bi = Rnn::spec(3, 4).bidirectional(true).gru(&mut rng(3));
+    let v = causality_violation(|t, x| Ok(bi.forward(&Binding::new(t), x, None, None)?.output), &x).unwrap().unwrap();
     assert_eq!((v.output_step, v.input_step), (0, 1), "{v}");
 }
 
@@ -294,7 +294,7 @@ fn gradient_flow_matches_hand_computed_jacobians_of_an_elman_rnn() {
 #[test]
 fn gradient_flow_of_a_loss_and_of_a_batch_first_layer() {
     let x = Tensor::rand_uniform(&[6, 3, 2], -1.0, 1.0, &mut rng(4));
-    let lstm = Rnn::lstm(2, 4, 2, false, &mut rng(5));
+    let lstm = Rnn::spec(2, 4).layers(2).lstm(&mut rng(5));
     let flow = gradient_flow(&lstm, &x, None).unwrap();
     assert_eq!((flow.state.len(), flow.parts.len(), flow.input.len()), (6, 2, 6));
     assert!((flow.state[5] - 2.0).abs() < 1e-15, "‖∂h_T/∂h_T‖ = ‖I₄‖ = 2, got {}", flow.state[5]);
@@ -304,7 +304,7 @@ fn gradient_flow_of_a_loss_and_of_a_batch_first_layer() {
     let sum = gradient_flow(&lstm, &x, Some(&|y| Ok(y.try_narrow(0, 5, 1)?.sum_all()))).unwrap();
     assert!((sum.state[5] - 12f64.sqrt()).abs() < 1e-15, "{}", sum.state[5]);
     // For B = H = 1 the two targets coincide.
-    let one = Rnn::gru(2, 1, 1, false, &mut rng(6));
+    let one = Rnn::spec(2, 1).gru(&mut rng(6));
     let x1 = x.narrow(1, 0, 1);
     let (a, b) =
         (gradient_flow(&one, &x1, None).unwrap(), gradient_flow(&one, &x1, Some(&|y| Ok(y.try_narrow(0, 5, 1)?.sum_all()))).unwrap());
@@ -312,7 +312,7 @@ fn gradient_flow_of_a_loss_and_of_a_batch_first_layer() {
         assert!((p - q).abs() < 1e-15, "{a:?} vs {b:?}");
     }
     // A batch-first layer on the transposed input flows the same.
-    let bf = gradient_flow(&lstm.clone().with_batch_first(true), &x.transpose(0, 1), None).unwrap();
+    let bf = gradient_flow(&lstm.clone().batch_first(true), &x.transpose(0, 1), None).unwrap();
     for (p, q) in flow.state.iter().chain(&flow.input).zip(bf.state.iter().chain(&bf.input)) {
         assert!((p - q).abs() < 1e-14, "{flow:?} vs {bf:?}");
     }
@@ -321,8 +321,8 @@ fn gradient_flow_of_a_loss_and_of_a_batch_first_layer() {
 #[test]
 fn gradient_vanishes_through_an_elman_rnn_much_faster_than_through_an_lstm() {
     let x = Tensor::rand_uniform(&[40, 8, 2], 0.0, 1.0, &mut rng(7));
-    let elman = gradient_flow(&Rnn::elman(2, 16, 1, false, Activation::Tanh, &mut rng(8)), &x, None).unwrap();
-    let lstm = Rnn::build(2, 16, 1, false, |i| LstmCell::new(i, 16, &mut rng(9)).with_forget_bias(3.0));
+    let elman = gradient_flow(&Rnn::spec(2, 16).elman(Activation::Tanh, &mut rng(8)), &x, None).unwrap();
+    let lstm = Rnn::spec(2, 16).cells(|i| LstmCell::new(i, 16, &mut rng(9)).with_forget_bias(3.0));
     let lstm = gradient_flow(&lstm, &x, None).unwrap();
     eprintln!("T=40 at init: ‖∂h_T/∂h_1‖/‖∂h_T/∂h_T‖ elman {:.3e}, lstm (forget bias 3) {:.3e}", elman.ratio(), lstm.ratio());
     assert!(elman.ratio() < 1e-4 && lstm.ratio() > 1e-2, "elman {} lstm {}", elman.ratio(), lstm.ratio());

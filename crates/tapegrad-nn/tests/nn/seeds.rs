@@ -45,7 +45,7 @@ fn seed_000_hello_first_step() {
     let rnn = cell(w_ax, w_aa, Tensor::zeros(&[4]), Activation::Sigmoid);
     let out = Linear::from_tensors(w_ay, Tensor::zeros(&[4])).unwrap();
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let x1 = tape.constant(Tensor::from_vec(vec![1.0, 0.0, 0.0, 0.0], &[1, 4])); // "h"
     let a1 = rnn.forward(&bind, x1, &rnn.zero_state(&tape, 1)).unwrap();
     close(a1.value().data(), &[0.5, 0.7311, 0.2689, 0.5]);
@@ -71,7 +71,7 @@ fn seed_002_i_love_deep_learning_first_step() {
     let rnn = cell(w_h, u_h, b_h, Activation::Tanh);
     let out = Linear::from_tensors(w_y, b_y).unwrap();
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let x1 = tape.constant(Tensor::from_vec(vec![1.0, 0.0, 0.0, 0.0, 0.0], &[1, 5])); // "I"
     let h1 = rnn.forward(&bind, x1, &rnn.zero_state(&tape, 1)).unwrap();
     close(h1.value().data(), &[0.2913, 0.5370, -0.1974]);

@@ -10,11 +10,11 @@ use tapegrad_nn::{Binding, Cell, Linear, LstmCell, Rnn, State};
 #[test]
 fn every_step_state_including_the_lstm_cell_state() {
     let mut rng = StdRng::seed_from_u64(1);
-    let layer = Rnn::lstm(3, 4, 1, false, &mut rng);
+    let layer = Rnn::spec(3, 4).lstm(&mut rng);
     let cell: &LstmCell<f64> = &layer.cells()[0].0;
     let x = Tensor::rand_uniform(&[5, 2, 3], -1.0, 1.0, &mut rng);
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let out = layer.forward(&bind, tape.constant(x.clone()), None, None).unwrap();
     let seq = &out.sequences[0];
     assert_eq!(seq.len(), 5);
@@ -32,10 +32,10 @@ fn every_step_state_including_the_lstm_cell_state() {
 #[test]
 fn intermediate_states_keep_the_callers_batch_order_with_lengths() {
     let mut rng = StdRng::seed_from_u64(2);
-    let layer = Rnn::gru(2, 3, 1, false, &mut rng);
+    let layer = Rnn::spec(2, 3).gru(&mut rng);
     let x = Tensor::rand_uniform(&[4, 3, 2], -1.0, 1.0, &mut rng);
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let out = layer.forward(&bind, tape.constant(x.clone()), None, Some(&[1, 4, 2])).unwrap();
     // Step 0's state of sequence k equals the output at step 0 of sequence k.
     let s0 = out.sequences[0].state_at(0).unwrap().value();
@@ -47,11 +47,11 @@ fn intermediate_states_keep_the_callers_batch_order_with_lengths() {
 #[test]
 fn batch_first_is_time_major_transposed() {
     let mut rng = StdRng::seed_from_u64(3);
-    let tm = Rnn::lstm(3, 2, 2, true, &mut rng);
-    let bf = tm.clone().with_batch_first(true);
+    let tm = Rnn::spec(3, 2).layers(2).bidirectional(true).lstm(&mut rng);
+    let bf = tm.clone().batch_first(true);
     let x = Tensor::rand_uniform(&[4, 2, 3], -1.0, 1.0, &mut rng);
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     // A clone has new parameter identities but equal values.
     let a = tm.forward(&bind, tape.constant(x.clone()), None, Some(&[4, 3])).unwrap().output.value();
     let b = bf.forward(&bind, tape.constant(x.transpose(0, 1)), None, Some(&[4, 3])).unwrap().output.value();
@@ -61,10 +61,10 @@ fn batch_first_is_time_major_transposed() {
 #[test]
 fn many_to_one_many_to_many_and_one_to_many() {
     let mut rng = StdRng::seed_from_u64(4);
-    let layer = Rnn::gru(4, 5, 1, false, &mut rng);
+    let layer = Rnn::spec(4, 5).gru(&mut rng);
     let head = Linear::new(5, 4, &mut rng);
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let x = tape.constant(Tensor::rand_uniform(&[6, 2, 4], -1.0, 1.0, &mut rng));
     let out = layer.forward(&bind, x, None, None).unwrap();
     // Many-to-one: classify from the final state.

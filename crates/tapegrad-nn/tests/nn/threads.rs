@@ -14,7 +14,7 @@ use tapegrad_nn::{Binding, LstmCell, Module, Rnn};
 /// Every parameter gradient of one training step (loss = mean(y²)), as bits.
 fn gradient_bits(layer: &Rnn<LstmCell<f32>>, x: &Tensor<f32>) -> Vec<Vec<u32>> {
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let out = layer.forward(&bind, tape.constant(x.clone()), None, None).unwrap();
     let grads = bind.grads(&tape.backward(out.output.square().mean_all()).unwrap());
     layer.params().iter().map(|(_, p)| grads.get(p).unwrap().data().iter().map(|v| v.to_bits()).collect()).collect()
@@ -23,7 +23,7 @@ fn gradient_bits(layer: &Rnn<LstmCell<f32>>, x: &Tensor<f32>) -> Vec<Vec<u32>> {
 #[test]
 fn gradients_are_bit_identical_whichever_threads_share_the_work() {
     let mut rng = StdRng::seed_from_u64(11);
-    let layer = Rnn::<LstmCell<f32>>::lstm(64, 128, 1, true, &mut rng);
+    let layer = Rnn::spec(64, 128).bidirectional(true).lstm::<f32, _>(&mut rng);
     let x = Tensor::<f32>::rand_uniform(&[6, 32, 64], -1.0, 1.0, &mut rng);
     let alone = gradient_bits(&layer, &x);
     assert_eq!(alone.len(), 8, "two directions of four parameters");

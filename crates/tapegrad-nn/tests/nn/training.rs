@@ -24,7 +24,7 @@ fn adding_step<C: Cell<f64>>(
     let (t, b) = (x.shape()[0], x.shape()[1]);
     let hidden = layer.cells()[0].0.hidden_size();
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let out = layer.forward(&bind, tape.constant(x.clone()), None, None).unwrap();
     let h_last = out.output.narrow(0, t - 1, 1).reshape(&[b, hidden]);
     let loss = mse_loss(head.forward(&bind, h_last).unwrap(), y, Reduction::Mean).unwrap();
@@ -72,9 +72,9 @@ fn lstm_and_gru_learn_the_adding_problem_an_elman_rnn_does_not() {
     // Measured (this seed): LSTM 0.0024, GRU 0.0004, Elman 0.165.
     let seed = 2;
     let mut rng = StdRng::seed_from_u64(seed);
-    let lstm = train_adding(Rnn::build(2, HIDDEN, 1, false, |i| LstmCell::new(i, HIDDEN, &mut rng).with_forget_bias(3.0)), T, STEPS, seed);
-    let gru = train_adding(Rnn::gru(2, HIDDEN, 1, false, &mut rng), T, STEPS, seed);
-    let rnn = train_adding(Rnn::elman(2, HIDDEN, 1, false, Activation::Tanh, &mut rng), T, STEPS, seed);
+    let lstm = train_adding(Rnn::spec(2, HIDDEN).cells(|i| LstmCell::new(i, HIDDEN, &mut rng).with_forget_bias(3.0)), T, STEPS, seed);
+    let gru = train_adding(Rnn::spec(2, HIDDEN).gru(&mut rng), T, STEPS, seed);
+    let rnn = train_adding(Rnn::spec(2, HIDDEN).elman(Activation::Tanh, &mut rng), T, STEPS, seed);
     eprintln!("adding problem T={T}, {STEPS} steps: test MSE lstm {lstm:.4} gru {gru:.4} elman {rnn:.4} (mean predictor ≈ 0.167)");
     assert!(lstm < 0.02, "LSTM test MSE {lstm}");
     assert!(gru < 0.02, "GRU test MSE {gru}");
@@ -86,14 +86,14 @@ fn loss_falls_on_hello_next_character_prediction() {
     let vocab = ['h', 'e', 'l', 'o'];
     let ids: Vec<usize> = "hello".chars().map(|c| vocab.iter().position(|&v| v == c).unwrap()).collect();
     let mut rng = StdRng::seed_from_u64(0);
-    let mut layer = Rnn::elman(4, 8, 1, false, Activation::Tanh, &mut rng);
+    let mut layer = Rnn::spec(4, 8).elman(Activation::Tanh, &mut rng);
     let mut head = Linear::<f64>::new(8, 4, &mut rng);
     let mut opt = Adam::new(0.05);
     let x = Tensor::try_one_hot(&ids[..4], 4).unwrap().reshape(&[4, 1, 4]);
     let mut losses = Vec::new();
     for _ in 0..100 {
         let tape = Tape::new();
-        let bind = Binding::eval(&tape);
+        let bind = Binding::new(&tape);
         let out = layer.forward(&bind, tape.constant(x.clone()), None, None).unwrap();
         let logits = head.forward(&bind, out.output.reshape(&[4, 8])).unwrap();
         let loss = cross_entropy(logits, &ids[1..], None, Reduction::Mean).unwrap();
@@ -114,7 +114,7 @@ fn loss_falls_on_hello_next_character_prediction() {
 #[test]
 fn a_non_finite_gradient_norm_skips_the_training_step() {
     let mut rng = StdRng::seed_from_u64(0);
-    let mut layer = Rnn::gru(2, 4, 1, false, &mut rng);
+    let mut layer = Rnn::spec(2, 4).gru(&mut rng);
     let mut head = Linear::new(4, 1, &mut rng);
     let mut opt = Adam::new(0.01);
     let (x, mut y) = adding_problem(AddingVariant::FirstTenthFirstHalf, 5, 3, &mut rng).unwrap();

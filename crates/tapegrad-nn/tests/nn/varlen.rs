@@ -21,7 +21,7 @@ fn compare_with_individual_runs(layer: &Rnn<tapegrad_nn::LstmCell<f64>>, x: &Ten
     let w = wt(t);
     // Whole batch.
     let tape = Tape::new();
-    let bind = Binding::eval(&tape);
+    let bind = Binding::new(&tape);
     let xv = tape.leaf(x.clone());
     let out = layer.forward(&bind, xv, None, Some(lengths)).unwrap();
     let width = out.output.shape()[2];
@@ -34,7 +34,7 @@ fn compare_with_individual_runs(layer: &Rnn<tapegrad_nn::LstmCell<f64>>, x: &Ten
     let mut summed: Vec<Tensor<f64>> = layer.params().iter().map(|(_, p)| Tensor::zeros(p.shape())).collect();
     for (s, &len) in lengths.iter().enumerate() {
         let tape1 = Tape::new();
-        let bind1 = Binding::eval(&tape1);
+        let bind1 = Binding::new(&tape1);
         let xs = x.narrow(0, 0, len).narrow(1, s, 1);
         let out1 = layer.forward(&bind1, tape1.constant(xs), None, None).unwrap();
         let w1 = w.narrow(0, 0, len).narrow(1, s, 1).narrow(2, 0, width);
@@ -70,7 +70,7 @@ proptest! {
     #[test]
     fn padded_steps_change_nothing(t in 1usize..8, b in 1usize..5, bidir: bool, layers in 1usize..3, seed: u64) {
         let mut rng = StdRng::seed_from_u64(seed);
-        let layer = Rnn::lstm(3, 4, layers, bidir, &mut rng);
+        let layer = Rnn::spec(3, 4).layers(layers).bidirectional(bidir).lstm(&mut rng);
         let x = Tensor::rand_uniform(&[t, b, 3], -1.0, 1.0, &mut rng);
         let lengths: Vec<usize> = (0..b).map(|k| 1 + ((seed >> (8 * k)) as usize % t)).collect();
         compare_with_individual_runs(&layer, &x, &lengths);
@@ -80,13 +80,13 @@ proptest! {
 #[test]
 fn appending_padding_changes_nothing() {
     let mut rng = StdRng::seed_from_u64(3);
-    let layer = Rnn::gru(2, 3, 2, true, &mut rng);
+    let layer = Rnn::spec(2, 3).layers(2).bidirectional(true).gru(&mut rng);
     let x = Tensor::rand_uniform(&[4, 3, 2], -1.0, 1.0, &mut rng);
     let padded = Tensor::concat(&[&x, &Tensor::full(&[3, 3, 2], 7.0)], 0);
     let lengths = [4, 2, 3];
     let run = |input: &Tensor<f64>| {
         let tape = Tape::new();
-        let bind = Binding::eval(&tape);
+        let bind = Binding::new(&tape);
         let out = layer.forward(&bind, tape.constant(input.clone()), None, Some(&lengths)).unwrap();
         let loss = out.output.narrow(0, 0, 4).sum_all();
         let g = bind.grads(&tape.backward(loss).unwrap());

@@ -17,14 +17,14 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn save_and_load_round_trip_in_f32_and_f64() {
     let dir = scratch("roundtrip");
-    let a = Rnn::<tapegrad_nn::LstmCell<f32>>::lstm(3, 4, 2, true, &mut StdRng::seed_from_u64(1));
-    let mut b = Rnn::<tapegrad_nn::LstmCell<f32>>::lstm(3, 4, 2, true, &mut StdRng::seed_from_u64(2));
+    let a = Rnn::spec(3, 4).layers(2).bidirectional(true).lstm::<f32, _>(&mut StdRng::seed_from_u64(1));
+    let mut b = Rnn::spec(3, 4).layers(2).bidirectional(true).lstm::<f32, _>(&mut StdRng::seed_from_u64(2));
     let path = dir.join("lstm.safetensors");
     save_module(&a, &path).unwrap();
     load_module(&mut b, &path).unwrap();
     assert_eq!(state_dict(&a), state_dict(&b));
     // An f32 file loads into an f64 model (widened exactly).
-    let mut c = Rnn::<tapegrad_nn::LstmCell<f64>>::lstm(3, 4, 2, true, &mut StdRng::seed_from_u64(3));
+    let mut c = Rnn::spec(3, 4).layers(2).bidirectional(true).lstm::<f64, _>(&mut StdRng::seed_from_u64(3));
     load_module(&mut c, &path).unwrap();
     assert_eq!(state_dict(&c)[0].1, state_dict(&a)[0].1.cast::<f64>());
     let names: Vec<String> = a.params().into_iter().map(|(n, _)| n).collect();
@@ -41,7 +41,7 @@ fn a_pytorch_state_dict_loads_and_extra_entries_are_rejected() {
     let dir = scratch("pytorch");
     let path = dir.join("gru.safetensors");
     save_safetensors(&path, &params, None).unwrap();
-    let mut gru = Rnn::<tapegrad_nn::GruCell<f64>>::gru(3, 4, 1, true, &mut StdRng::seed_from_u64(0));
+    let mut gru = Rnn::spec(3, 4).bidirectional(true).gru::<f64, _>(&mut StdRng::seed_from_u64(0));
     load_module(&mut gru, &path).unwrap();
     assert_eq!(gru.params()[0].1.value(), &params.iter().find(|(n, _)| n == "weight_ih_l0").unwrap().1);
     // The fixture itself also holds inputs and gradients: not a state dict.
@@ -50,7 +50,7 @@ fn a_pytorch_state_dict_loads_and_extra_entries_are_rejected() {
     assert!(e.to_string().contains("gru_bidirectional.safetensors") && e.to_string().contains("unexpected"), "{e}");
     assert_eq!(state_dict(&gru), before);
     // A model of another size names the parameter and both shapes.
-    let mut small = Rnn::<tapegrad_nn::GruCell<f64>>::gru(3, 2, 1, true, &mut StdRng::seed_from_u64(0));
+    let mut small = Rnn::spec(3, 2).bidirectional(true).gru::<f64, _>(&mut StdRng::seed_from_u64(0));
     let e = load_module(&mut small, &path).unwrap_err().to_string();
     assert!(e.contains("weight_ih_l0") && e.contains("[12, 3]") && e.contains("[6, 3]"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -59,7 +59,7 @@ fn a_pytorch_state_dict_loads_and_extra_entries_are_rejected() {
 #[test]
 fn missing_truncated_and_foreign_files_name_the_file() {
     let dir = scratch("bad");
-    let mut m = Rnn::<tapegrad_nn::GruCell<f32>>::gru(2, 2, 1, false, &mut StdRng::seed_from_u64(0));
+    let mut m = Rnn::spec(2, 2).gru::<f32, _>(&mut StdRng::seed_from_u64(0));
     let good = dir.join("good.safetensors");
     save_module(&m, &good).unwrap();
     let bytes = std::fs::read(&good).unwrap();
