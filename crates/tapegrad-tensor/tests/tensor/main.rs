@@ -5,6 +5,7 @@
 mod binary;
 mod construct;
 mod errors;
+mod fastmath;
 mod index;
 mod matmul;
 mod reduce;
