@@ -104,6 +104,16 @@ pub enum TensorError {
         /// The full shape.
         shape: Shape,
     },
+    /// Bounds that do not form an interval: `lo > hi`, or a NaN bound.
+    #[error("{op}: bounds lo = {lo} and hi = {hi} do not form an interval (lo must not exceed hi, and neither may be NaN)")]
+    InvalidBounds {
+        /// The operation.
+        op: &'static str,
+        /// The lower bound, as printed (`"NaN"`, `"1"`, ...).
+        lo: String,
+        /// The upper bound, as printed.
+        hi: String,
+    },
     /// Any other invalid argument, described in words.
     #[error("{op}: {message}")]
     Invalid {
