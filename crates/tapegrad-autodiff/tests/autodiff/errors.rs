@@ -77,3 +77,15 @@ fn var_clamp_rejects_bounds_that_are_not_an_interval_and_records_nothing() {
     }
     assert_eq!(x.try_clamp(-1.0, 1.0).unwrap().value().data(), &[-1.0, 0.5, 1.0]);
 }
+
+/// A reshape to `[(1<<63)+3, 2]` of 6 elements was accepted (the product
+/// wraps to 6); the variable op passes the tensor crate's error on.
+#[test]
+fn var_reshape_refuses_a_shape_whose_product_wraps_to_the_element_count() {
+    let tape = Tape::<f64>::new();
+    let x = tape.leaf(Tensor::arange(6));
+    let e = x.try_reshape(&[(1 << 63) + 3, 2]).unwrap_err();
+    assert!(matches!(e, AutodiffError::Tensor(TensorError::ShapeOverflow { op: "reshape", .. })), "{e:?}");
+    let got = catch_unwind(AssertUnwindSafe(|| x.reshape(&[(1 << 63) + 3, 2]))).unwrap_err();
+    assert_eq!(got.downcast_ref::<String>().unwrap(), &e.to_string());
+}

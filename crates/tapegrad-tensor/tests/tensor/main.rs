@@ -11,5 +11,6 @@ mod matmul;
 mod reduce;
 mod reference;
 mod shape;
+mod sizes;
 mod softmax;
 mod unary;
