@@ -2,9 +2,9 @@
 
 use rand::Rng;
 use tapegrad_autodiff::{Tape, Var};
-use tapegrad_tensor::{Scalar, Tensor};
+use tapegrad_tensor::{Scalar, Shape, Tensor};
 
-use crate::cell::{affine, uniform_init};
+use crate::cell::{affine, check_step, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result};
 
 /// GRU cell with PyTorch's equations and gate order (r, z, n):
@@ -71,6 +71,9 @@ impl<T: Scalar> Module<T> for GruCell<T> {
     }
 }
 
+/// The op named by the cell's shape errors.
+const STEP: &str = "GruCell::step";
+
 impl<T: Scalar> Cell<T> for GruCell<T> {
     type State<'t> = Var<'t, T>;
     fn input_size(&self) -> usize {
@@ -82,7 +85,11 @@ impl<T: Scalar> Cell<T> for GruCell<T> {
     fn zero_state<'t>(&self, tape: &'t Tape<T>, batch: usize) -> Var<'t, T> {
         tape.constant(Tensor::zeros(&[batch, self.hidden_size()]))
     }
+    fn state_shapes(&self, batch: usize) -> Vec<Shape> {
+        vec![Shape::from_slice(&[batch, self.hidden_size()])]
+    }
     fn step<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
+        check_step(STEP, x, self.input_size(), &[], 0)?;
         let xp = affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?;
         self.step_projected(b, xp, h)
     }
@@ -90,6 +97,8 @@ impl<T: Scalar> Cell<T> for GruCell<T> {
         Ok(Some(affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))?))
     }
     fn step_projected<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
+        let hidden = self.hidden_size();
+        check_step(STEP, xp, 3 * hidden, &[("h", *h)], hidden)?;
         let gi = xp.try_chunk(3, 1)?;
         let gh = affine(*h, b.param(&self.weight_hh), b.param(&self.bias_hh))?.try_chunk(3, 1)?;
         let r = gi[0].try_add(gh[0])?.sigmoid();

@@ -3,9 +3,9 @@
 use rand::Rng;
 use smallvec::SmallVec;
 use tapegrad_autodiff::{Tape, Var};
-use tapegrad_tensor::{Scalar, Tensor};
+use tapegrad_tensor::{Scalar, Shape, Tensor};
 
-use crate::cell::{project, uniform_init};
+use crate::cell::{check_step, project, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result, State};
 
 /// The LSTM state: hidden `h` and cell `c`, each `(B, H)`.
@@ -112,6 +112,9 @@ impl<T: Scalar> Module<T> for LstmCell<T> {
     }
 }
 
+/// The op named by the cell's shape errors.
+const STEP: &str = "LstmCell::step";
+
 impl<T: Scalar> Cell<T> for LstmCell<T> {
     type State<'t> = LstmState<'t, T>;
     fn input_size(&self) -> usize {
@@ -124,7 +127,11 @@ impl<T: Scalar> Cell<T> for LstmCell<T> {
         let z = tape.constant(Tensor::zeros(&[batch, self.hidden_size()]));
         LstmState { h: z, c: z }
     }
+    fn state_shapes(&self, batch: usize) -> Vec<Shape> {
+        vec![Shape::from_slice(&[batch, self.hidden_size()]); 2]
+    }
     fn step<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>> {
+        check_step(STEP, x, self.input_size(), &[], 0)?;
         let xp = project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))?;
         self.step_projected(b, xp, s)
     }
@@ -132,6 +139,8 @@ impl<T: Scalar> Cell<T> for LstmCell<T> {
         Ok(Some(project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))?))
     }
     fn step_projected<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>> {
+        let hidden = self.hidden_size();
+        check_step(STEP, xp, 4 * hidden, &[("h", s.h), ("c", s.c)], hidden)?;
         // Both biases are already in `xp` (see `cell::project`).
         let gates = xp.try_add(s.h.try_matmul_t(b.param(&self.weight_hh), false, true)?)?;
         let g = gates.try_chunk(4, 1)?;

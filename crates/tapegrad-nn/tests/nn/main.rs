@@ -7,6 +7,7 @@ mod modules;
 mod parity;
 mod research;
 mod seeds;
+mod state_shapes;
 mod states;
 mod threads;
 mod training;
