@@ -27,7 +27,8 @@ use crate::{AutodiffError, Result, Tape, Val, Var};
 /// ```
 #[derive(Debug, Clone)]
 pub struct Gradients<T: Scalar> {
-    tape: usize,
+    /// The id of the tape they were computed on ([`Tape::id`]).
+    tape: u64,
     grads: HashMap<u32, Tensor<T>>,
 }
 
@@ -37,9 +38,11 @@ impl<T: Scalar> Gradients<T> {
     /// # Errors
     /// [`AutodiffError::NoGradient`] if the output does not depend on `v`,
     /// [`AutodiffError::NotDifferentiable`] if `v` is a constant,
-    /// [`AutodiffError::TapeMismatch`] if `v` is from another tape.
+    /// [`AutodiffError::TapeMismatch`] if `v` is from another tape (one
+    /// made later at the same address, or this tape after
+    /// [`Tape::clear`], included).
     pub fn get(&self, v: Var<'_, T>) -> Result<&Tensor<T>> {
-        if v.tape as *const Tape<T> as usize != self.tape {
+        if v.tape.id() != self.tape {
             return Err(AutodiffError::TapeMismatch { op: "Gradients::get" });
         }
         match self.grads.get(&v.id) {
@@ -89,7 +92,7 @@ impl<T: Scalar> Tape<T> {
         let seed = Val::Tensor(Tensor::ones(&shape));
         let got = sweep(self, loss.id, seed, &leaves, false)?;
         let grads = leaves.iter().zip(got).filter_map(|(&id, g)| g.map(|g| (id, g.value()))).collect();
-        Ok(Gradients { tape: self as *const Tape<T> as usize, grads })
+        Ok(Gradients { tape: self.id(), grads })
     }
 
     /// Gradients of the scalar `output` with respect to `wrt` (leaves or
@@ -219,7 +222,7 @@ impl<T: Scalar> Tape<T> {
     }
 
     fn check_own(&self, v: Var<'_, T>, op: &'static str) -> Result<()> {
-        if std::ptr::eq(self, v.tape) {
+        if self.id() == v.tape.id() {
             Ok(())
         } else {
             Err(AutodiffError::TapeMismatch { op })

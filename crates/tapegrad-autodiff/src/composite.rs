@@ -45,9 +45,20 @@ impl<'t, T: Scalar> Var<'t, T> {
         self.sum_all().scale(T::one() / T::from_usize(n).unwrap_or_else(T::nan))
     }
 
+    /// The row maximum along `axis` (kept as an axis of size 1), as a
+    /// constant: the shift that keeps `exp` finite. A row whose maximum is
+    /// not finite (all `-inf`, a `+inf`, NaN) is shifted by 0 instead, so
+    /// it keeps its IEEE limit rather than `inf - inf = NaN`.
+    #[track_caller]
+    fn row_shift(self, axis: usize) -> Result<Self> {
+        let m = self.value().try_max_axis(axis, true)?;
+        Ok(self.tape.constant(m.map(|v| if v.is_finite() { v } else { T::zero() })))
+    }
+
     /// `ln Σ exp(x)` along `axis`, computed as `m + ln Σ exp(x - m)` with `m`
     /// the (constant) row maximum, so logits of ±1000 give exact finite
-    /// results. Derivative: `softmax(x)`.
+    /// results; the only rounding at the logits' magnitude is the final
+    /// `m + ...`. Derivative: `softmax(x)`.
     ///
     /// ```
     /// # use tapegrad_autodiff::{Tape, Tensor};
@@ -61,10 +72,7 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// An axis error naming `max_axis`.
     #[track_caller]
     pub fn try_logsumexp(self, axis: usize, keepdim: bool) -> Result<Self> {
-        let m = self.value().try_max_axis(axis, true)?;
-        // A row that is all ±inf keeps its limit instead of inf - inf = NaN.
-        let m = m.map(|v| if v.is_finite() { v } else { T::zero() });
-        let mc = self.tape.constant(m);
+        let mc = self.row_shift(axis)?;
         let s = self.try_sub(mc)?.exp().try_sum_axis(axis, true)?.ln().try_add(mc)?;
         if keepdim {
             Ok(s)
@@ -81,7 +89,11 @@ impl<'t, T: Scalar> Var<'t, T> {
         or_panic(self.try_logsumexp(axis, keepdim))
     }
 
-    /// `x - logsumexp(x)` along `axis`: stable log-probabilities.
+    /// `x - logsumexp(x)` along `axis`: stable log-probabilities, computed
+    /// as `(x - m) - ln Σ exp(x - m)` with `m` the (constant) row maximum,
+    /// as [`Tensor::try_log_softmax`] does. (Subtracting `logsumexp(x)`
+    /// itself would round `m + ln Σ` to the precision of the logits first:
+    /// in f32, `log_softmax([1e6, 1e6])` would be -0.6875, not -ln 2.)
     /// Derivative: `g - softmax(x)·Σg`.
     ///
     /// ```
@@ -89,13 +101,16 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// let tape = Tape::<f64>::new();
     /// let x = tape.leaf(Tensor::from_vec(vec![1000.0, -1000.0, 0.0], &[1, 3]));
     /// assert_eq!(x.try_log_softmax(1).unwrap().value().data(), &[0.0, -2000.0, -1000.0]);
+    /// let big = tape.leaf(Tensor::from_vec(vec![1e6f64, 1e6], &[1, 2]));
+    /// assert_eq!(big.try_log_softmax(1).unwrap().value().data(), &[-(2f64.ln()); 2]);
     /// ```
     ///
     /// # Errors
-    /// An axis error.
+    /// An axis error naming `max_axis`.
     #[track_caller]
     pub fn try_log_softmax(self, axis: usize) -> Result<Self> {
-        self.try_sub(self.try_logsumexp(axis, true)?)
+        let z = self.try_sub(self.row_shift(axis)?)?;
+        z.try_sub(z.exp().try_sum_axis(axis, true)?.ln())
     }
     /// Panicking form of [`Var::try_log_softmax`].
     ///
@@ -106,7 +121,9 @@ impl<'t, T: Scalar> Var<'t, T> {
         or_panic(self.try_log_softmax(axis))
     }
 
-    /// `exp(log_softmax(x))` along `axis`: probabilities, stable for ±1000.
+    /// Probabilities along `axis`, `exp(x - m) / Σ exp(x - m)` with `m` the
+    /// (constant) row maximum, as [`Tensor::try_softmax`]: stable for
+    /// ±1000 and exact for equal logits of any magnitude.
     ///
     /// ```
     /// # use tapegrad_autodiff::{Tape, Tensor};
@@ -116,10 +133,11 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// ```
     ///
     /// # Errors
-    /// An axis error.
+    /// An axis error naming `max_axis`.
     #[track_caller]
     pub fn try_softmax(self, axis: usize) -> Result<Self> {
-        Ok(self.try_log_softmax(axis)?.exp())
+        let e = self.try_sub(self.row_shift(axis)?)?.exp();
+        e.try_div(e.try_sum_axis(axis, true)?)
     }
     /// Panicking form of [`Var::try_softmax`].
     ///

@@ -91,7 +91,7 @@ impl<T: Scalar> Tape<T> {
     #[track_caller]
     pub fn try_custom_shared(&self, op: Arc<dyn CustomOp<T>>, inputs: &[Var<'_, T>]) -> Result<Var<'_, T>> {
         for v in inputs {
-            if !std::ptr::eq(self, v.tape) {
+            if self.id() != v.tape.id() {
                 return Err(AutodiffError::TapeMismatch { op: "custom" });
             }
         }

@@ -47,7 +47,9 @@ fn pull<'t, T: Scalar>(tape: &'t Tape<T>, y: Var<'t, T>, seed: &Tensor<T>, x: Va
 ///
 /// # Errors
 /// Whatever `f` returns; [`AutodiffError::NonFinite`] in anomaly mode
-/// (switched on inside `f` with [`Tape::set_anomaly_detection`]).
+/// (switched on inside `f` with [`Tape::set_anomaly_detection`]);
+/// [`TensorError::ShapeOverflow`] or [`TensorError::TooLarge`] naming
+/// `jacobian` if the `(m, n)` result cannot exist.
 pub fn jacobian<T, F>(f: F, x: &Tensor<T>) -> Result<Tensor<T>>
 where
     T: Scalar,
@@ -57,7 +59,14 @@ where
     let (xv, y) = record(&tape, &f, x)?;
     let yshape = y.shape();
     let (m, n) = (yshape.iter().product::<usize>(), x.numel());
-    let mut data = Vec::with_capacity(m * n);
+    let len = tapegrad_tensor::checked_numel("jacobian", &[m, n])?;
+    let mut data = Vec::new();
+    data.try_reserve_exact(len).map_err(|_| TensorError::TooLarge {
+        op: "jacobian",
+        shape: tapegrad_tensor::shape(&[m, n]),
+        numel: len,
+        elem_bytes: std::mem::size_of::<T>(),
+    })?;
     let mut seed = Tensor::zeros(&yshape);
     for i in 0..m {
         seed.data_mut()[i] = T::one();

@@ -155,20 +155,38 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// # use tapegrad_autodiff::{Tape, Tensor};
     /// let tape = Tape::<f64>::new();
     /// let x = tape.leaf(Tensor::from_vec(vec![-3.0, 0.5, 7.0], &[3]));
-    /// let y = x.clamp(-1.0, 1.0);
+    /// let y = x.try_clamp(-1.0, 1.0).unwrap();
     /// assert_eq!(y.value().data(), &[-1.0, 0.5, 1.0]);
     /// assert_eq!(tape.backward(y.sum_all()).unwrap().get(x).unwrap().data(), &[0.0, 1.0, 0.0]);
+    /// assert!(x.try_clamp(1.0, -1.0).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::AutodiffError::Tensor`] holding
+    /// [`tapegrad_tensor::TensorError::InvalidBounds`] (naming `clamp` and
+    /// both bounds) if `lo > hi` or either is NaN; nothing is recorded then.
+    #[track_caller]
+    pub fn try_clamp(self, lo: T, hi: T) -> Result<Self> {
+        let x = self.value();
+        let clamped = x.try_clamp(lo, hi)?;
+        let inside = x.map(|v| if v >= lo && v <= hi { T::one() } else { T::zero() });
+        let bound = self.tape.constant(clamped);
+        Self::select("clamp", inside, self, bound)
+    }
+    /// Panicking form of [`Var::try_clamp`].
+    ///
+    /// ```
+    /// # use tapegrad_autodiff::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.leaf(Tensor::from_vec(vec![-3.0, 0.5, 7.0], &[3]));
+    /// assert_eq!(x.clamp(-1.0, 1.0).value().data(), &[-1.0, 0.5, 1.0]);
     /// ```
     ///
     /// # Panics
-    /// If `lo > hi` or either is NaN (a caller's bug, as `f64::clamp`).
+    /// With the message of the error `try_clamp` returns.
     #[track_caller]
     pub fn clamp(self, lo: T, hi: T) -> Self {
-        assert!(lo <= hi, "clamp: lo ({lo:?}) must not exceed hi ({hi:?})");
-        let x = self.value();
-        let inside = x.map(|v| if v >= lo && v <= hi { T::one() } else { T::zero() });
-        let bound = self.tape.constant(x.clamp(lo, hi));
-        or_panic(Self::select("clamp", inside, self, bound))
+        or_panic(self.try_clamp(lo, hi))
     }
 
     /// The largest element, as a scalar of shape `[]`. Derivative: `g` to

@@ -4,6 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use smallvec::SmallVec;
@@ -87,6 +88,9 @@ pub(crate) struct Inner<T: Scalar> {
 /// assert_eq!(grads.get(x).unwrap().data(), &[2.0, 4.0]);
 /// ```
 pub struct Tape<T: Scalar> {
+    /// This tape's identity, unique in the process (see [`next_tape_id`]);
+    /// renewed by [`Tape::clear`], which reuses node indices.
+    id: Cell<u64>,
     pub(crate) inner: RefCell<Inner<T>>,
     grad_enabled: Cell<bool>,
     pub(crate) anomaly: Cell<bool>,
@@ -114,6 +118,7 @@ impl<T: Scalar> Tape<T> {
     /// An empty tape with room for `nodes` records before it reallocates.
     pub fn with_capacity(nodes: usize) -> Self {
         Tape {
+            id: Cell::new(next_tape_id()),
             inner: RefCell::new(Inner { nodes: Vec::with_capacity(nodes), names: HashMap::new() }),
             grad_enabled: Cell::new(true),
             anomaly: Cell::new(false),
@@ -132,11 +137,33 @@ impl<T: Scalar> Tape<T> {
     }
 
     /// Forgets every node, keeping the allocation. Needs `&mut self`, so no
-    /// variable of this tape can still be alive.
+    /// variable of this tape can still be alive. The tape then counts as a
+    /// new one: [`crate::Gradients`] computed before refuse its new
+    /// variables (whose indices restart at 0) with
+    /// [`AutodiffError::TapeMismatch`].
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{AutodiffError, Tape, Tensor};
+    /// let mut tape = Tape::<f64>::new();
+    /// let old = { let w = tape.leaf(Tensor::scalar(3.0)); tape.backward(w * w).unwrap() };
+    /// tape.clear();
+    /// let w = tape.leaf(Tensor::scalar(5.0)); // index 0 again
+    /// assert!(matches!(old.get(w), Err(AutodiffError::TapeMismatch { .. })));
+    /// ```
     pub fn clear(&mut self) {
         let inner = self.inner.get_mut();
         inner.nodes.clear();
         inner.names.clear();
+        self.id.set(next_tape_id());
+    }
+
+    /// This tape's identity: unique among the tapes of the process, and
+    /// renewed by [`Tape::clear`]. Two variables, or a variable and a
+    /// [`crate::Gradients`], belong together only if their ids agree; an
+    /// address would not do, as the tape of the next training step often
+    /// lives where the last one did.
+    pub(crate) fn id(&self) -> u64 {
+        self.id.get()
     }
 
     /// A leaf that requires grad: a parameter or an input to differentiate
@@ -300,6 +327,13 @@ impl<T: Scalar> Tape<T> {
     }
 }
 
+/// The next tape identity: a process-wide counter (64 bits: at a billion
+/// tapes a second it would take 584 years to wrap).
+fn next_tape_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 /// A value on a tape: a cheap `Copy` handle (a tape reference and an index).
 ///
 /// Ops on variables compute their value at once and record themselves, so
@@ -385,7 +419,7 @@ impl<'t, T: Scalar> Var<'t, T> {
 
     /// Checks that `other` is on the same tape.
     pub(crate) fn same_tape(&self, op: &'static str, other: &Var<'_, T>) -> Result<()> {
-        if std::ptr::eq(self.tape, other.tape) {
+        if self.tape.id() == other.tape.id() {
             Ok(())
         } else {
             Err(AutodiffError::TapeMismatch { op })

@@ -3,9 +3,9 @@
 use rand::Rng;
 use smallvec::SmallVec;
 use tapegrad_autodiff::{Tape, Var};
-use tapegrad_tensor::{Scalar, Tensor};
+use tapegrad_tensor::{Scalar, Shape, Tensor};
 
-use crate::{Binding, Module, Result};
+use crate::{Binding, Module, NnError, Result};
 
 /// A recurrent state made of one or more `(B, H_k)` variables: a hidden
 /// state `h` (Elman RNN, GRU), `{ h, c }` (LSTM), a tuple or array of
@@ -132,6 +132,25 @@ pub trait Cell<T: Scalar>: Module<T> {
     fn zero_state<'t>(&self, tape: &'t Tape<T>, batch: usize) -> Self::State<'t> {
         Self::State::zeros(tape, batch, self.hidden_size())
     }
+    /// The shape of each part of the state for a batch of `batch`, in the
+    /// order of [`State::parts`]: layers check initial states, and the
+    /// state every step returns, against it (each part's first axis is
+    /// the batch). The default reads the shapes off
+    /// [`Cell::zero_state`], made on a scratch tape; override it if that
+    /// is costly.
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad_nn::{Cell, LstmCell};
+    /// let cell = LstmCell::<f32>::new(3, 5, &mut StdRng::seed_from_u64(0));
+    /// let shapes = cell.state_shapes(2);
+    /// assert_eq!((shapes[0].as_slice(), shapes[1].as_slice()), (&[2usize, 5][..], &[2usize, 5][..]));
+    /// ```
+    fn state_shapes(&self, batch: usize) -> Vec<Shape> {
+        let scratch = Tape::new();
+        let shapes = self.zero_state(&scratch, batch).parts().iter().map(Var::shape).collect();
+        shapes
+    }
     /// The input-only part of a step, for any number of rows: `x` is
     /// `(N, input_size)` (layers pass every step's rows at once, `N = T·B`),
     /// the result `(N, G)`. The default is `x` itself.
@@ -171,6 +190,31 @@ pub fn uniform_init<T: Scalar, R: Rng + ?Sized>(shape: &[usize], hidden: usize, 
 /// the same; the bias gradients are summed over all steps by one reduction).
 pub(crate) fn project<'t, T: Scalar>(x: Var<'t, T>, w_ih: Var<'t, T>, b_ih: Var<'t, T>, b_hh: Var<'t, T>) -> Result<Var<'t, T>> {
     Ok(x.try_matmul_t(w_ih, false, true)?.try_add(b_ih.try_add(b_hh)?)?)
+}
+
+/// Checks the arguments of a built-in cell's step: `x` is `(B, width)`
+/// and every named state part `(B, hidden)`, B being `x`'s rows, so a
+/// state that would broadcast (or cut the gates wrongly) is an error
+/// naming `op`, the part and both shapes.
+pub(crate) fn check_step<T: Scalar>(
+    op: &'static str,
+    x: Var<'_, T>,
+    width: usize,
+    parts: &[(&str, Var<'_, T>)],
+    hidden: usize,
+) -> Result<()> {
+    let xs = x.shape();
+    if xs.len() != 2 || xs[1] != width {
+        return Err(NnError::InputShape { op, expected: format!("(B, {width})"), got: xs });
+    }
+    let want = Shape::from_slice(&[xs[0], hidden]);
+    for (name, part) in parts {
+        let got = part.shape();
+        if got != want {
+            return Err(NnError::StateShape { op, what: format!("state part {name}").into(), expected: want, got });
+        }
+    }
+    Ok(())
 }
 
 /// `x·Wᵀ + b` with `W` stored `(out, in)` as PyTorch stores it (the

@@ -23,6 +23,22 @@ pub enum NnError {
         /// The shape it got.
         got: Shape,
     },
+    /// A recurrent state (or one part of it) of the wrong shape: an
+    /// initial state given to a layer, a state given to a cell's step, or
+    /// one a cell's step returned.
+    #[error("{op}: {what} has shape {got:?}, expected {expected:?}")]
+    StateShape {
+        /// The layer or cell (`"Rnn::forward"`, `"LstmCell::step"`).
+        op: &'static str,
+        /// Which state: e.g. `part 1 of 2 of the initial state of layer 0
+        /// (reverse)`, or `the state returned by step 3 of cell `Mgu` in
+        /// layer 1 (forward)` (boxed, to keep the error small).
+        what: Box<str>,
+        /// The shape the cell declares for it.
+        expected: Shape,
+        /// The shape it has.
+        got: Shape,
+    },
     /// A sequence of length zero, or a batch of size zero.
     #[error("{op}: {what} is empty (input shape {shape:?})")]
     Empty {

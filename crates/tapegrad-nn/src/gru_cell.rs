@@ -2,9 +2,9 @@
 
 use rand::Rng;
 use tapegrad_autodiff::Var;
-use tapegrad_tensor::Scalar;
+use tapegrad_tensor::{Scalar, Shape};
 
-use crate::cell::{affine, uniform_init};
+use crate::cell::{affine, check_step, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result};
 
 /// GRU cell with PyTorch's equations and gate order (r, z, n):
@@ -53,6 +53,9 @@ impl<T: Scalar> GruCell<T> {
     }
 }
 
+/// The op named by the cell's shape errors.
+const STEP: &str = "GruCell::step";
+
 impl<T: Scalar> Cell<T> for GruCell<T> {
     type State<'t> = Var<'t, T>;
     fn input_size(&self) -> usize {
@@ -62,9 +65,15 @@ impl<T: Scalar> Cell<T> for GruCell<T> {
         self.weight_hh.shape()[1]
     }
     fn project<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+        check_step(STEP, x, self.input_size(), &[], 0)?;
         affine(x, b.param(&self.weight_ih), b.param(&self.bias_ih))
     }
+    fn state_shapes(&self, batch: usize) -> Vec<Shape> {
+        vec![Shape::from_slice(&[batch, self.hidden_size()])]
+    }
     fn step<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
+        let hidden = self.hidden_size();
+        check_step(STEP, xp, 3 * hidden, &[("h", *h)], hidden)?;
         let gi = xp.try_chunk(3, 1)?;
         let gh = affine(*h, b.param(&self.weight_hh), b.param(&self.bias_hh))?.try_chunk(3, 1)?;
         let r = gi[0].try_add(gh[0])?.sigmoid();

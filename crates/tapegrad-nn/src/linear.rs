@@ -153,13 +153,14 @@ impl<T: Scalar> Embedding<T> {
     ///
     /// # Errors
     /// [`NnError::Target`] for an id past the vocabulary or ids that do not
-    /// fill `shape`.
+    /// fill `shape`; a shape-overflow error naming `Embedding` if `shape`'s
+    /// element count overflows.
     pub fn forward<'t>(&self, bind: &Binding<'t, T>, ids: &[usize], shape: &[usize]) -> Result<Var<'t, T>> {
         let (vocab, dim) = (self.weight.shape()[0], self.weight.shape()[1]);
         if let Some(bad) = ids.iter().find(|&&i| i >= vocab) {
             return Err(NnError::Target { op: "Embedding", message: format!("id {bad} is out of range for a vocabulary of {vocab}") });
         }
-        if ids.len() != shape.iter().product::<usize>() {
+        if ids.len() != tapegrad_tensor::checked_numel("Embedding", shape)? {
             return Err(NnError::Target { op: "Embedding", message: format!("{} ids do not fill shape {shape:?}", ids.len()) });
         }
         let mut out: Shape = Shape::from_slice(shape);

@@ -2,9 +2,9 @@
 
 use rand::Rng;
 use tapegrad_autodiff::Var;
-use tapegrad_tensor::Scalar;
+use tapegrad_tensor::{Scalar, Shape};
 
-use crate::cell::{project, uniform_init};
+use crate::cell::{check_step, project, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result, State};
 
 /// The LSTM state: hidden `h` and cell `c`, each `(B, H)`.
@@ -82,6 +82,9 @@ impl<T: Scalar> LstmCell<T> {
     }
 }
 
+/// The op named by the cell's shape errors.
+const STEP: &str = "LstmCell::step";
+
 impl<T: Scalar> Cell<T> for LstmCell<T> {
     type State<'t> = LstmState<'t, T>;
     fn input_size(&self) -> usize {
@@ -91,9 +94,15 @@ impl<T: Scalar> Cell<T> for LstmCell<T> {
         self.weight_hh.shape()[1]
     }
     fn project<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+        check_step(STEP, x, self.input_size(), &[], 0)?;
         project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))
     }
+    fn state_shapes(&self, batch: usize) -> Vec<Shape> {
+        vec![Shape::from_slice(&[batch, self.hidden_size()]); 2]
+    }
     fn step<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>> {
+        let hidden = self.hidden_size();
+        check_step(STEP, xp, 4 * hidden, &[("h", s.h), ("c", s.c)], hidden)?;
         // Both biases are already in `xp` (see `cell::project`).
         let gates = xp.try_add(s.h.try_matmul_t(b.param(&self.weight_hh), false, true)?)?;
         let g = gates.try_chunk(4, 1)?;

@@ -5,7 +5,7 @@ use rand::Rng;
 use tapegrad_autodiff::Var;
 use tapegrad_tensor::{Scalar, Tensor};
 
-use crate::unroll::{reverse_time, unroll, validate};
+use crate::unroll::{check_state, reverse_time, unroll, validate, Place};
 use crate::{child_name, Binding, Cell, Module, NnError, Param, Result, Sequence};
 
 /// A recurrent layer over any [`Cell`], PyTorch's `nn.RNN`/`nn.LSTM`/`nn.GRU`
@@ -63,24 +63,7 @@ impl<C> Rnn<C> {
     where
         C: Cell<T>,
     {
-        let bad = |message: String| NnError::Config { op: "Rnn::from_cells", message };
-        let first = layers.first().ok_or_else(|| bad("no layers".into()))?;
-        let bidir = first.1.is_some();
-        let mut expect = first.0.input_size();
-        for (k, (f, r)) in layers.iter().enumerate() {
-            if r.is_some() != bidir {
-                return Err(bad(format!("layer {k} differs from layer 0 in having a reverse cell")));
-            }
-            for c in std::iter::once(f).chain(r) {
-                if c.input_size() != expect {
-                    return Err(bad(format!("layer {k} takes {} features but receives {expect}", c.input_size())));
-                }
-                if c.hidden_size() != f.hidden_size() {
-                    return Err(bad(format!("layer {k}'s directions have different hidden sizes")));
-                }
-            }
-            expect = f.hidden_size() * if bidir { 2 } else { 1 };
-        }
+        check_layers("Rnn::from_cells", &layers)?;
         Ok(Rnn { layers, dropout: 0.0, batch_first: false })
     }
 
@@ -123,8 +106,14 @@ impl<C> Rnn<C> {
     ///
     /// # Errors
     /// [`NnError::InputShape`], [`NnError::Empty`], [`NnError::Lengths`],
-    /// [`NnError::NonFinite`] for a bad input (checked before any step
-    /// runs); [`NnError::Config`] for a wrong number of initial states.
+    /// [`NnError::NonFinite`] for a bad input, showing it as passed
+    /// (batch-first or not); [`NnError::Config`] for a wrong number of
+    /// initial states, [`NnError::StateShape`] for one of the wrong shape
+    /// (each part must be exactly what its cell declares,
+    /// [`Cell::state_shapes`]), naming the layer and direction: all
+    /// checked before any step runs. [`NnError::StateShape`] naming the
+    /// cell, the step, the layer and the direction if a cell's step
+    /// returns a state of the wrong shape.
     pub fn forward<'t, T: Scalar>(
         &self,
         bind: &Binding<'t, T>,
@@ -137,22 +126,11 @@ impl<C> Rnn<C> {
     {
         const OP: &str = "Rnn::forward";
         let dirs = if self.is_bidirectional() { 2 } else { 1 };
-        let mut x = if self.batch_first {
-            if x.shape().len() != 3 {
-                return Err(NnError::InputShape { op: OP, expected: format!("(B, T, {})", self.layers[0].0.input_size()), got: x.shape() });
-            }
-            x.try_transpose(0, 1)?
-        } else {
-            x
-        };
-        validate(OP, &x.value(), self.layers[0].0.input_size(), lengths)?;
+        // Checked as the caller passed it, so errors show that shape.
+        validate(OP, &x.value(), self.layers[0].0.input_size(), lengths, self.batch_first)?;
+        let mut x = if self.batch_first { x.try_transpose(0, 1)? } else { x };
         if let Some(init) = init {
-            if init.len() != self.layers.len() * dirs {
-                return Err(NnError::Config {
-                    op: OP,
-                    message: format!("{} initial states given, {} needed (layers × directions)", init.len(), self.layers.len() * dirs),
-                });
-            }
+            self.check_init(init, x.shape()[1])?;
         }
         let mut last = Vec::with_capacity(self.layers.len() * dirs);
         let mut sequences = Vec::with_capacity(self.layers.len() * dirs);
@@ -160,13 +138,13 @@ impl<C> Rnn<C> {
             if k > 0 && self.dropout > 0.0 && bind.dropout_on() {
                 x = dropout(bind, x, self.dropout)?;
             }
-            let s_f = unroll(fwd, bind, x, init.map(|i| &i[k * dirs]), lengths)?;
+            let s_f = unroll(fwd, bind, x, init.map(|i| &i[k * dirs]), lengths, Place { layer: k, reverse: false })?;
             let mut out = s_f.output;
             last.push(s_f.last.clone());
             sequences.push(s_f);
             if let Some(rev) = rev {
                 let xr = reverse_time(x, lengths)?;
-                let s_r = unroll(rev, bind, xr, init.map(|i| &i[k * dirs + 1]), lengths)?;
+                let s_r = unroll(rev, bind, xr, init.map(|i| &i[k * dirs + 1]), lengths, Place { layer: k, reverse: true })?;
                 let out_r = reverse_time(s_r.output, lengths)?;
                 out = Var::try_concat(&[out, out_r], 2)?;
                 last.push(s_r.last.clone());
@@ -177,6 +155,57 @@ impl<C> Rnn<C> {
         let output = if self.batch_first { x.try_transpose(0, 1)? } else { x };
         Ok(RnnOutput { output, last, sequences })
     }
+}
+
+impl<C> Rnn<C> {
+    /// Checks the initial states given to [`Rnn::forward`]: one per layer
+    /// and direction, each part exactly of the shape its cell declares
+    /// for a batch of `batch`.
+    fn check_init<'t, T: Scalar>(&self, init: &[C::State<'t>], batch: usize) -> Result<()>
+    where
+        C: Cell<T>,
+    {
+        const OP: &str = "Rnn::forward";
+        let dirs = if self.is_bidirectional() { 2 } else { 1 };
+        if init.len() != self.layers.len() * dirs {
+            return Err(NnError::Config {
+                op: OP,
+                message: format!("{} initial states given, {} needed (layers × directions)", init.len(), self.layers.len() * dirs),
+            });
+        }
+        for (k, (fwd, rev)) in self.layers.iter().enumerate() {
+            for (d, cell) in std::iter::once(fwd).chain(rev).enumerate() {
+                let at = Place { layer: k, reverse: d == 1 };
+                check_state(OP, &init[k * dirs + d], &cell.state_shapes(batch), || format!("the initial state of {at}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks that stacked cells fit together: at least one layer, a reverse
+/// cell in all layers or none, both directions of a layer of one hidden
+/// size, and each layer's input size the output size of the one below.
+fn check_layers<T: Scalar, C: Cell<T>>(op: &'static str, layers: &[(C, Option<C>)]) -> Result<()> {
+    let bad = |message: String| NnError::Config { op, message };
+    let first = layers.first().ok_or_else(|| bad("no layers".into()))?;
+    let bidir = first.1.is_some();
+    let mut expect = first.0.input_size();
+    for (k, (f, r)) in layers.iter().enumerate() {
+        if r.is_some() != bidir {
+            return Err(bad(format!("layer {k} differs from layer 0 in having a reverse cell")));
+        }
+        for c in std::iter::once(f).chain(r) {
+            if c.input_size() != expect {
+                return Err(bad(format!("layer {k} takes {} features but receives {expect}", c.input_size())));
+            }
+            if c.hidden_size() != f.hidden_size() {
+                return Err(bad(format!("layer {k}'s directions have different hidden sizes")));
+            }
+        }
+        expect = f.hidden_size() * if bidir { 2 } else { 1 };
+    }
+    Ok(())
 }
 
 /// Inverted dropout: zero each element with probability `p` and scale the

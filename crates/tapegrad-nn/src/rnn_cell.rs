@@ -2,9 +2,9 @@
 
 use rand::Rng;
 use tapegrad_autodiff::Var;
-use tapegrad_tensor::{Scalar, Tensor};
+use tapegrad_tensor::{Scalar, Shape, Tensor};
 
-use crate::cell::{project, uniform_init};
+use crate::cell::{check_step, project, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result};
 
 /// The activation of an Elman cell.
@@ -92,6 +92,9 @@ impl<T: Scalar> RnnCell<T> {
     }
 }
 
+/// The op named by the cell's shape errors.
+const STEP: &str = "RnnCell::step";
+
 impl<T: Scalar> Cell<T> for RnnCell<T> {
     type State<'t> = Var<'t, T>;
     fn input_size(&self) -> usize {
@@ -101,9 +104,15 @@ impl<T: Scalar> Cell<T> for RnnCell<T> {
         self.weight_ih.shape()[0]
     }
     fn project<'t>(&self, b: &Binding<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+        check_step(STEP, x, self.input_size(), &[], 0)?;
         project(x, b.param(&self.weight_ih), b.param(&self.bias_ih), b.param(&self.bias_hh))
     }
+    fn state_shapes(&self, batch: usize) -> Vec<Shape> {
+        vec![Shape::from_slice(&[batch, self.hidden_size()])]
+    }
     fn step<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
+        let hidden = self.hidden_size();
+        check_step(STEP, xp, hidden, &[("h", *h)], hidden)?;
         // Both biases are already in `xp` (see `cell::project`).
         let pre = xp.try_add(h.try_matmul_t(b.param(&self.weight_hh), false, true)?)?;
         Ok(match self.activation {

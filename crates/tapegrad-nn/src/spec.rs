@@ -80,8 +80,13 @@ impl RnnSpec {
                 (make(inp), self.bidirectional.then(|| make(inp)))
             })
             .collect();
-        if let Some(c) = layers.iter().flat_map(|(f, r)| std::iter::once(f).chain(r)).find(|c| c.hidden_size() != self.hidden) {
-            return Err(bad(format!("a cell has {} hidden units, the spec {}", c.hidden_size(), self.hidden)));
+        for (k, (f, r)) in layers.iter().enumerate() {
+            if let Some(c) = std::iter::once(f).chain(r).find(|c| c.hidden_size() != self.hidden) {
+                return Err(bad(format!("layer {k}'s cell has hidden size {}, but {} was asked for", c.hidden_size(), self.hidden)));
+            }
+        }
+        if layers[0].0.input_size() != self.input {
+            return Err(bad(format!("layer 0 takes {} features but receives {}", layers[0].0.input_size(), self.input)));
         }
         Ok(Rnn::from_cells(layers)?.dropout(check_dropout(self.dropout)?).batch_first(self.batch_first))
     }

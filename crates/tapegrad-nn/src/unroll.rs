@@ -56,34 +56,102 @@ impl<'t, T: Scalar, S: State<'t, T>> Sequence<'t, T, S> {
     }
 }
 
-/// Checks a time-major `(T, B, I)` input and the lengths against a cell.
-pub(crate) fn validate<T: Scalar>(op: &'static str, x: &Tensor<T>, input_size: usize, lengths: Option<&[usize]>) -> Result<()> {
+/// Checks an input, `(T, B, I)` or (`batch_first`) `(B, T, I)`, as the
+/// caller passed it, and the lengths, against a cell; errors show that
+/// shape and index elements in that layout.
+pub(crate) fn validate<T: Scalar>(
+    op: &'static str,
+    x: &Tensor<T>,
+    input_size: usize,
+    lengths: Option<&[usize]>,
+    batch_first: bool,
+) -> Result<()> {
     let s = x.shape();
     if s.len() != 3 || s[2] != input_size {
-        return Err(NnError::InputShape { op, expected: format!("(T, B, {input_size})"), got: Shape::from_slice(s) });
+        let layout = if batch_first { "B, T" } else { "T, B" };
+        return Err(NnError::InputShape { op, expected: format!("({layout}, {input_size})"), got: Shape::from_slice(s) });
     }
-    if s[0] == 0 {
+    let (steps, batch) = if batch_first { (s[1], s[0]) } else { (s[0], s[1]) };
+    if steps == 0 {
         return Err(NnError::Empty { op, what: "the sequence", shape: Shape::from_slice(s) });
     }
-    if s[1] == 0 {
+    if batch == 0 {
         return Err(NnError::Empty { op, what: "the batch", shape: Shape::from_slice(s) });
     }
     if let Some(index) = x.data().iter().position(|v| !v.is_finite()) {
         return Err(NnError::NonFinite { op, shape: Shape::from_slice(s), index });
     }
     if let Some(l) = lengths {
-        let err = |why| NnError::Lengths { op, lengths: l.to_vec(), steps: s[0], batch: s[1], why };
-        if l.len() != s[1] {
+        let err = |why| NnError::Lengths { op, lengths: l.to_vec(), steps, batch, why };
+        if l.len() != batch {
             return Err(err("one length per sequence is needed"));
         }
         if l.contains(&0) {
             return Err(err("a length of zero"));
         }
-        if l.iter().any(|&n| n > s[0]) {
+        if l.iter().any(|&n| n > steps) {
             return Err(err("a length longer than the input"));
         }
     }
     Ok(())
+}
+
+/// Where a cell runs in a layer, for messages: `layer 1 (reverse)`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Place {
+    /// The layer, from 0.
+    pub(crate) layer: usize,
+    /// Whether this is the reverse direction.
+    pub(crate) reverse: bool,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "layer {} ({})", self.layer, if self.reverse { "reverse" } else { "forward" })
+    }
+}
+
+/// Checks every part of a state against the shapes its cell declares
+/// ([`Cell::state_shapes`]); `what` describes the state (`the initial
+/// state of layer 0 (forward)`) and is prefixed with `part k of n of`
+/// for a state of several parts.
+pub(crate) fn check_state<'t, T: Scalar, S: State<'t, T>>(
+    op: &'static str,
+    state: &S,
+    expected: &[Shape],
+    what: impl Fn() -> String,
+) -> Result<()> {
+    let parts = state.parts();
+    if parts.len() != expected.len() {
+        return Err(NnError::Config { op, message: format!("{} has {} parts, the cell's state {}", what(), parts.len(), expected.len()) });
+    }
+    for (k, (p, want)) in parts.iter().zip(expected).enumerate() {
+        let got = p.shape();
+        if &got != want {
+            let what = if parts.len() == 1 { what() } else { format!("part {k} of {} of {}", parts.len(), what()) };
+            return Err(NnError::StateShape { op, what: what.into(), expected: want.clone(), got });
+        }
+    }
+    Ok(())
+}
+
+/// A type's name without module paths, for messages:
+/// `tapegrad_nn::lstm_cell::LstmCell<f64>` becomes `LstmCell<f64>`.
+fn short_type_name<C: ?Sized>() -> String {
+    let full = std::any::type_name::<C>();
+    let mut out = String::with_capacity(full.len());
+    let mut word = String::new();
+    for ch in full.chars().chain(std::iter::once(' ')) {
+        if ch.is_alphanumeric() || ch == '_' || ch == ':' {
+            word.push(ch);
+        } else {
+            out.push_str(word.rsplit("::").next().unwrap_or(""));
+            word.clear();
+            out.push(ch);
+        }
+    }
+    out.pop();
+    out
 }
 
 /// Row index that reverses each sequence within its own length in a
@@ -108,46 +176,76 @@ pub(crate) fn reverse_time<'t, T: Scalar>(x: Var<'t, T>, lengths: Option<&[usize
     Ok(x.try_reshape(&[steps * batch, f])?.try_index_select(0, &idx)?.try_reshape(&[steps, batch, f])?)
 }
 
+/// The batch order that puts the longest sequences first (stable), so
+/// step t runs on rows `0..active(t)`: the order, the lengths in it, and
+/// the inverse permutation if it is not the identity.
+fn longest_first(steps: usize, batch: usize, lengths: Option<&[usize]>) -> (Vec<usize>, Vec<usize>, Option<Vec<usize>>) {
+    let mut order: Vec<usize> = (0..batch).collect();
+    let Some(l) = lengths else {
+        return (order, vec![steps; batch], None);
+    };
+    order.sort_by_key(|&b| std::cmp::Reverse(l[b]));
+    let lens = order.iter().map(|&b| l[b]).collect();
+    if order.iter().enumerate().all(|(i, &b)| i == b) {
+        return (order, lens, None);
+    }
+    let mut inv = vec![0; batch];
+    for (i, &b) in order.iter().enumerate() {
+        inv[b] = i;
+    }
+    (order, lens, Some(inv))
+}
+
+/// Step `t` of `cell` (from its projected input if `projected`), the
+/// state it returns checked against `expected` (the shapes for the whole
+/// batch) for the rows that ran.
+fn checked_step<'t, T: Scalar, C: Cell<T>>(
+    cell: &C,
+    bind: &Binding<'t, T>,
+    (t, at): (usize, Place),
+    xt: Var<'t, T>,
+    st: &C::State<'t>,
+    expected: &[Shape],
+) -> Result<C::State<'t>> {
+    let rows = xt.shape()[0];
+    let new = cell.step(bind, xt, st)?;
+    let what = || format!("the state returned by step {t} of cell `{}` in {at}", short_type_name::<C>());
+    if expected.iter().all(|e| e.first() == Some(&rows)) {
+        check_state("Rnn::forward", &new, expected, what)
+    } else {
+        // Only the sequences still running took this step.
+        let head: Vec<Shape> =
+            expected.iter().map(|e| e.iter().enumerate().map(|(a, &d)| if a == 0 { rows } else { d }).collect()).collect();
+        check_state("Rnn::forward", &new, &head, what)
+    }?;
+    Ok(new)
+}
+
 /// Runs `cell` over a validated time-major input `x` from `init` (or
-/// zeros). Reversal, if wanted, is done by the caller on `x` and on the
-/// output.
+/// zeros), an initial state already checked against the cell's
+/// [`Cell::state_shapes`]. Reversal, if wanted, is done by the caller on
+/// `x` and on the output. The state each step returns is checked against
+/// those shapes too (for the rows that ran), so a cell's shape bug is
+/// named where it happens, as [`NnError::StateShape`] naming the cell,
+/// the step and `at`.
 pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
     cell: &C,
     bind: &Binding<'t, T>,
     x: Var<'t, T>,
     init: Option<&C::State<'t>>,
     lengths: Option<&[usize]>,
+    at: Place,
 ) -> Result<Sequence<'t, T, C::State<'t>>> {
     let s = x.shape();
     let (steps, batch) = (s[0], s[1]);
     let tape = bind.tape();
     let hidden = cell.hidden_size();
+    let expected = cell.state_shapes(batch);
     let init = match init {
-        Some(st) => {
-            for p in st.parts() {
-                if p.shape().first() != Some(&batch) {
-                    return Err(NnError::InputShape { op: "initial state", expected: format!("({batch}, ...)"), got: p.shape() });
-                }
-            }
-            st.clone()
-        }
+        Some(st) => st.clone(),
         None => cell.zero_state(tape, batch),
     };
-    // Longest first, stable, so step t runs on rows 0..active(t).
-    let mut order: Vec<usize> = (0..batch).collect();
-    let mut lens: Vec<usize> = vec![steps; batch];
-    let mut inverse = None;
-    if let Some(l) = lengths {
-        order.sort_by_key(|&b| std::cmp::Reverse(l[b]));
-        lens = order.iter().map(|&b| l[b]).collect();
-        if order.iter().enumerate().any(|(i, &b)| i != b) {
-            let mut inv = vec![0; batch];
-            for (i, &b) in order.iter().enumerate() {
-                inv[b] = i;
-            }
-            inverse = Some(inv);
-        }
-    }
+    let (order, lens, inverse) = longest_first(steps, batch, lengths);
     let (x, mut state) = match inverse {
         Some(_) => (x.try_index_select(1, &order)?, init.map(|v| Ok(v.try_index_select(0, &order)?))?),
         None => (x, init),
@@ -156,7 +254,7 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
     // each step's rows of it.
     let projected = cell.project(bind, x.try_reshape(&[steps * batch, s[2]])?)?;
     let input_at = |t: usize, rows: usize| -> Result<Var<'t, T>> { Ok(projected.try_narrow(0, t * batch, rows)?) };
-    let step = |xt: Var<'t, T>, st: &C::State<'t>| cell.step(bind, xt, st);
+    let step = |t: usize, xt: Var<'t, T>, st: &C::State<'t>| checked_step(cell, bind, (t, at), xt, st, &expected);
     let mut outputs: Vec<Var<'t, T>> = Vec::with_capacity(steps);
     let mut states = Vec::with_capacity(steps);
     // Restores the caller's step however the loop ends (an error returned
@@ -170,13 +268,13 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
             // Every sequence has ended: nothing to compute.
             outputs.push(tape.constant(Tensor::zeros(&[batch, hidden])));
         } else if active == batch {
-            state = step(input_at(t, batch)?, &state)?;
+            state = step(t, input_at(t, batch)?, &state)?;
             outputs.push(state.output());
         } else {
             let xt = input_at(t, active)?;
             let old = state.parts();
             let head = state.map(|v| Ok(v.try_narrow(0, 0, active)?))?;
-            let new = step(xt, &head)?;
+            let new = step(t, xt, &head)?;
             let out = new.output();
             let zeros = tape.constant(Tensor::zeros(&[batch - active, hidden]));
             outputs.push(Var::try_concat(&[out, zeros], 0)?);

@@ -20,7 +20,10 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `op` and both shapes.
+    /// [`crate::TensorError::Broadcast`] naming `op` and both shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
     pub fn try_zip_map(&self, op: &'static str, other: &Self, f: impl Fn(T, T) -> T + Sync) -> Result<Self> {
         let (a, b) = (self.data(), other.data());
         if self.shape() == other.shape() {
@@ -46,8 +49,7 @@ impl<T: Scalar> Tensor<T> {
         }
         let sa = broadcast_strides(self.shape(), &out);
         let sb = broadcast_strides(other.shape(), &out);
-        let n: usize = out.iter().product();
-        let mut d = crate::pool::filled(n, T::zero());
+        let mut d = crate::size::filled(op, &out, T::zero())?;
         layout::for_each_broadcast(&out, &sa, &sb, |o, ia, ib| d[o] = f(a[ia], b[ib]));
         Ok(Tensor::from_parts(d, out))
     }
@@ -188,22 +190,26 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `where` and the shapes.
+    /// [`crate::TensorError::Broadcast`] naming `where` and the shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
     pub fn try_where_cond(&self, a: &Self, b: &Self) -> Result<Self> {
-        let ab = broadcast_shapes("where", a.shape(), b.shape())?;
-        let out = broadcast_shapes("where", self.shape(), &ab)?;
-        let n: usize = out.iter().product();
+        const OP: &str = "where";
+        let ab = broadcast_shapes(OP, a.shape(), b.shape())?;
+        let out = broadcast_shapes(OP, self.shape(), &ab)?;
         let (sc, sa, sb) = (broadcast_strides(self.shape(), &out), broadcast_strides(a.shape(), &out), broadcast_strides(b.shape(), &out));
-        // Two passes through the shared walker: first condition/a, then b.
+        // Two passes through the shared walker: `a` where the condition
+        // holds, then `b` where it does not.
         let (c, ad, bd) = (self.data(), a.data(), b.data());
-        let mut d = vec![T::zero(); n];
-        let mut pick = vec![false; n];
+        let mut d = crate::size::filled(OP, &out, T::zero())?;
         layout::for_each_broadcast(&out, &sc, &sa, |o, ic, ia| {
-            pick[o] = c[ic] != T::zero();
-            d[o] = ad[ia];
+            if c[ic] != T::zero() {
+                d[o] = ad[ia];
+            }
         });
-        layout::for_each_broadcast(&out, &sb, &sb, |o, ib, _| {
-            if !pick[o] {
+        layout::for_each_broadcast(&out, &sc, &sb, |o, ic, ib| {
+            if c[ic] == T::zero() {
                 d[o] = bd[ib];
             }
         });

@@ -55,7 +55,7 @@ pub enum TensorError {
         shape: Shape,
     },
     /// A reshape that changes the number of elements.
-    #[error("{op}: cannot reshape {from:?} ({} elements) into {to:?} ({} elements)", from.iter().product::<usize>(), to.iter().product::<usize>())]
+    #[error("{op}: cannot reshape {from:?} ({} elements) into {to:?} ({} elements)", count(from), count(to))]
     Reshape {
         /// The operation.
         op: &'static str,
@@ -65,7 +65,7 @@ pub enum TensorError {
         to: Shape,
     },
     /// A buffer whose length does not match the shape it is given.
-    #[error("{op}: {len} values do not fill shape {shape:?} ({} elements)", shape.iter().product::<usize>())]
+    #[error("{op}: {len} values do not fill shape {shape:?} ({} elements)", count(shape))]
     DataLength {
         /// The operation.
         op: &'static str,
@@ -104,6 +104,51 @@ pub enum TensorError {
         /// The full shape.
         shape: Shape,
     },
+    /// A shape whose element count does not fit in `usize`: the product of
+    /// its non-zero axes overflows (see [`crate::checked_numel`]).
+    #[error("{op}: the product of the axes of shape {shape:?} overflows usize")]
+    ShapeOverflow {
+        /// The operation.
+        op: &'static str,
+        /// The shape that was asked for (given, or the result's).
+        shape: Shape,
+    },
+    /// An axis whose length, a sum of lengths (padding, concatenation),
+    /// does not fit in `usize`.
+    #[error("{op}: lengths {lengths:?} of axis {axis} of shape {shape:?} add up to more than usize::MAX")]
+    AxisOverflow {
+        /// The operation.
+        op: &'static str,
+        /// The axis.
+        axis: usize,
+        /// The (first) operand's shape.
+        shape: Shape,
+        /// The lengths that were to be added.
+        lengths: Vec<usize>,
+    },
+    /// A result whose buffer cannot be allocated: more than `isize::MAX`
+    /// bytes, or a size the system refused.
+    #[error("{op}: shape {shape:?} ({numel} elements of {elem_bytes} bytes, {} bytes) cannot be allocated", *numel as u128 * *elem_bytes as u128)]
+    TooLarge {
+        /// The operation.
+        op: &'static str,
+        /// The result's shape.
+        shape: Shape,
+        /// Its number of elements.
+        numel: usize,
+        /// Bytes per element.
+        elem_bytes: usize,
+    },
+    /// Bounds that do not form an interval: `lo > hi`, or a NaN bound.
+    #[error("{op}: bounds lo = {lo} and hi = {hi} do not form an interval (lo must not exceed hi, and neither may be NaN)")]
+    InvalidBounds {
+        /// The operation.
+        op: &'static str,
+        /// The lower bound, as printed (`"NaN"`, `"1"`, ...).
+        lo: String,
+        /// The upper bound, as printed.
+        hi: String,
+    },
     /// Any other invalid argument, described in words.
     #[error("{op}: {message}")]
     Invalid {
@@ -112,6 +157,15 @@ pub enum TensorError {
         /// What was wrong.
         message: String,
     },
+}
+
+/// The element count of `shape` for a message: the number, or a note that
+/// it overflows.
+fn count(shape: &Shape) -> String {
+    match crate::checked_numel("", shape) {
+        Ok(n) => n.to_string(),
+        Err(_) => "more than usize::MAX".into(),
+    }
 }
 
 /// Shorthand for results of this crate.

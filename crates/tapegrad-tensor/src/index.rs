@@ -3,6 +3,7 @@
 
 use crate::error::or_panic;
 use crate::layout::{check_axis, split_at_axis, Shape};
+use crate::size::{self, checked_numel};
 use crate::{Result, Scalar, Tensor, TensorError};
 
 fn check_indices(op: &'static str, indices: &[usize], axis: usize, shape: &[usize]) -> Result<()> {
@@ -26,7 +27,7 @@ fn check_gather(op: &'static str, axis: usize, shape: &[usize], index: &[usize],
             why: "the index must have the tensor's rank and sizes on every axis but the gathered one",
         });
     }
-    if index.len() != index_shape.iter().product::<usize>() {
+    if index.len() != checked_numel(op, index_shape)? {
         return Err(TensorError::DataLength { op, len: index.len(), shape: Shape::from_slice(index_shape) });
     }
     check_indices(op, index, axis, shape)
@@ -46,22 +47,23 @@ impl<T: Scalar> Tensor<T> {
     ///
     /// # Errors
     /// [`TensorError::Axis`]; [`TensorError::Index`] naming `index_select`,
-    /// the index, the axis and the shape.
+    /// the index, the axis and the shape; [`TensorError::ShapeOverflow`]
+    /// or [`TensorError::TooLarge`] if the result cannot exist.
     pub fn try_index_select(&self, axis: usize, indices: &[usize]) -> Result<Self> {
         const OP: &str = "index_select";
         check_axis(OP, axis, self.shape())?;
         check_indices(OP, indices, axis, self.shape())?;
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
+        let mut out = Shape::from_slice(self.shape());
+        out[axis] = indices.len();
         let x = self.data();
-        let mut d = crate::pool::alloc(outer * indices.len() * inner);
+        let mut d = size::alloc(OP, &out)?;
         for o in 0..outer {
             for &i in indices {
                 let src = (o * n + i) * inner;
                 d.extend_from_slice(&x[src..src + inner]);
             }
         }
-        let mut out = Shape::from_slice(self.shape());
-        out[axis] = indices.len();
         Ok(Tensor::from_parts(d, out))
     }
     /// Panicking form of [`Tensor::try_index_select`].
@@ -149,8 +151,10 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::ShapeMismatch`], [`TensorError::DataLength`] or
-    /// [`TensorError::Index`], naming `gather`.
+    /// [`TensorError::ShapeMismatch`], [`TensorError::ShapeOverflow`] (an
+    /// index shape whose element count overflows),
+    /// [`TensorError::DataLength`] or [`TensorError::Index`], naming
+    /// `gather`.
     pub fn try_gather(&self, axis: usize, index: &[usize], index_shape: &[usize]) -> Result<Self> {
         check_gather("gather", axis, self.shape(), index, index_shape)?;
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
@@ -250,11 +254,14 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Index`] naming `one_hot` for an index `>= classes`.
+    /// [`TensorError::Index`] naming `one_hot` for an index `>= classes`;
+    /// [`TensorError::ShapeOverflow`] or [`TensorError::TooLarge`] if the
+    /// result cannot exist.
     pub fn try_one_hot(indices: &[usize], classes: usize) -> Result<Self> {
+        const OP: &str = "one_hot";
         let shape = [indices.len(), classes];
-        check_indices("one_hot", indices, 1, &shape)?;
-        let mut d = vec![T::zero(); indices.len() * classes];
+        check_indices(OP, indices, 1, &shape)?;
+        let mut d = size::filled(OP, &shape, T::zero())?;
         for (r, &i) in indices.iter().enumerate() {
             d[r * classes + i] = T::one();
         }

@@ -31,17 +31,19 @@ impl<T: Scalar> Tensor<T> {
     ///
     /// # Errors
     /// [`TensorError::DataLength`] only if the array's own shape and
-    /// element count disagree (never, for arrays built by `ndarray`).
+    /// element count disagree, and [`TensorError::ShapeOverflow`] only if
+    /// the product of its non-zero axes overflows (never, for arrays
+    /// built by `ndarray`, which checks the same).
     pub fn try_from_ndarray<S, D>(a: &ndarray::ArrayBase<S, D>) -> Result<Self>
     where
         S: ndarray::Data<Elem = T>,
         D: ndarray::Dimension,
     {
         let data: Vec<T> = a.iter().copied().collect();
-        Tensor::try_from_vec(data, a.shape()).map_err(|_| TensorError::DataLength {
-            op: "from_ndarray",
-            len: a.len(),
-            shape: crate::shape(a.shape()),
+        Tensor::try_from_vec(data, a.shape()).map_err(|e| match e {
+            TensorError::DataLength { .. } => TensorError::DataLength { op: "from_ndarray", len: a.len(), shape: crate::shape(a.shape()) },
+            TensorError::ShapeOverflow { shape, .. } => TensorError::ShapeOverflow { op: "from_ndarray", shape },
+            other => other,
         })
     }
 }

@@ -37,7 +37,10 @@ pub(crate) fn strides(shape: &[usize]) -> Shape {
 ///
 /// # Errors
 /// [`TensorError::Broadcast`] naming `op` and both shapes when a pair of
-/// trailing dimensions differ and neither is 1.
+/// trailing dimensions differ and neither is 1;
+/// [`TensorError::ShapeOverflow`] naming `op` and the broadcast shape if
+/// its element count overflows (two empty operands such as `[0, 2^32, 1]`
+/// and `[0, 1, 2^32]`).
 pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Shape> {
     let n = a.len().max(b.len());
     let mut out: Shape = smallvec::smallvec![0; n];
@@ -52,6 +55,7 @@ pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Sh
             return Err(TensorError::Broadcast { op, lhs: shape(a), rhs: shape(b) });
         };
     }
+    crate::checked_numel(op, &out)?;
     Ok(out)
 }
 

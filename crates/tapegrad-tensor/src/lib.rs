@@ -25,6 +25,21 @@
 //! assert_eq!(err.to_string(), "add: shapes [2, 3] and [4] cannot be broadcast together");
 //! ```
 //!
+//! Sizes are checked too: a shape is valid when the product of its
+//! non-zero axes fits in `usize` ([`checked_numel`]); constructors and ops
+//! whose result can outgrow their operands return
+//! [`TensorError::ShapeOverflow`] for one that is not, and
+//! [`TensorError::TooLarge`] for a result whose buffer cannot be allocated
+//! (more than `isize::MAX` bytes, or, from 64 MiB up, a request the system
+//! refuses), instead of wrapping around or aborting.
+//!
+//! ```
+//! use tapegrad_tensor::{Tensor, TensorError};
+//! let err = Tensor::<f32>::try_zeros(&[1 << 32, 1 << 32]).unwrap_err();
+//! assert_eq!(err.to_string(), "zeros: the product of the axes of shape [4294967296, 4294967296] overflows usize");
+//! assert!(matches!(Tensor::<f32>::try_zeros(&[1 << 61]), Err(TensorError::TooLarge { .. })));
+//! ```
+//!
 //! With the `ndarray` feature, tensors convert to and from `ndarray`
 //! arrays (`Tensor::to_ndarray`, `Tensor::try_from_ndarray`, `From`).
 //!
@@ -77,6 +92,7 @@ mod reduce;
 mod scalar;
 mod shape;
 mod simd;
+mod size;
 mod softmax;
 mod team;
 mod tensor;
@@ -88,4 +104,5 @@ pub use matmul::{num_threads, set_num_threads, Gemm};
 pub use packed::packed_operands;
 pub use pool::{buffer_pool_limit, release_buffer_pool, set_buffer_pool_limit};
 pub use scalar::Scalar;
+pub use size::checked_numel;
 pub use tensor::Tensor;

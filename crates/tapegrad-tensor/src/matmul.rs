@@ -268,7 +268,9 @@ impl<T: Scalar> Tensor<T> {
     /// # Errors
     /// [`TensorError::Rank`] for an operand that is not 2-D or 3-D,
     /// [`TensorError::ShapeMismatch`] naming both shapes when the inner
-    /// dimensions or batch sizes differ.
+    /// dimensions or batch sizes differ; [`TensorError::ShapeOverflow`] or
+    /// [`TensorError::TooLarge`] if the result cannot exist (empty
+    /// operands `(m, 0)·(0, n)` make an `(m, n)` result).
     pub fn try_matmul(&self, other: &Self) -> Result<Self> {
         self.try_matmul_t(other, false, false)
     }
@@ -315,13 +317,13 @@ impl<T: Scalar> Tensor<T> {
             out.push(bs);
         }
         out.extend_from_slice(&[m, n]);
-        let len: usize = out.iter().product();
-        if m * n == 0 || k == 0 {
-            return Ok(Tensor::from_parts(crate::pool::filled(len, T::zero()), out));
+        let len = crate::checked_numel(OP, &out)?;
+        if len == 0 || k == 0 {
+            return Ok(Tensor::from_parts(crate::size::filled(OP, &out, T::zero())?, out));
         }
         // The GEMM writes every element of C without reading it (β = 0), so
         // C starts uninitialised: no pass to zero it first.
-        let mut c: Vec<T> = crate::pool::alloc(len);
+        let mut c: Vec<T> = crate::size::alloc(OP, &out)?;
         let spare = &mut c.spare_capacity_mut()[..len];
         match batch {
             // Fold the batch into the rows: one large GEMM is faster than many.

@@ -2,6 +2,7 @@
 
 use crate::error::or_panic;
 use crate::layout::{self, broadcast_shapes, broadcast_strides, check_axis, split_at_axis, Shape};
+use crate::size::{self, checked_numel};
 use crate::{Result, Scalar, Tensor, TensorError};
 
 /// The shape left after reducing `axis`.
@@ -34,18 +35,22 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Axis`] naming `sum_axis` and the shape.
+    /// [`TensorError::Axis`] naming `sum_axis` and the shape;
+    /// [`TensorError::TooLarge`] if the result (of an empty axis: all
+    /// zeros) cannot be allocated.
     pub fn try_sum_axis(&self, axis: usize, keepdim: bool) -> Result<Self> {
         check_axis("sum_axis", axis, self.shape())?;
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
         let x = self.data();
+        let shape = reduced(self.shape(), axis, keepdim);
         let out = if inner == 1 && n > 0 {
             // Innermost axis: one running sum per contiguous row.
             let mut out = crate::pool::alloc(outer);
             out.extend(x.chunks_exact(n).map(|row| row.iter().fold(T::zero(), |a, &v| a + v)));
             out
         } else {
-            let mut out = crate::pool::filled(outer * inner, T::zero());
+            // Larger than `self` if the axis is empty.
+            let mut out = size::filled("sum_axis", &shape, T::zero())?;
             for (o, acc) in out.chunks_exact_mut(inner.max(1)).take(outer).enumerate() {
                 for row in x[o * n * inner..(o + 1) * n * inner].chunks_exact(inner.max(1)) {
                     add_into(acc, row);
@@ -53,7 +58,7 @@ impl<T: Scalar> Tensor<T> {
             }
             out
         };
-        Ok(Tensor::from_parts(out, reduced(self.shape(), axis, keepdim)))
+        Ok(Tensor::from_parts(out, shape))
     }
     /// Panicking form of [`Tensor::try_sum_axis`].
     ///
@@ -269,7 +274,9 @@ impl<T: Scalar> Tensor<T> {
     ///
     /// # Errors
     /// [`TensorError::Broadcast`] naming `sum_to`, the shape and the target
-    /// if the target does not broadcast to this shape.
+    /// if the target does not broadcast to this shape;
+    /// [`TensorError::TooLarge`] if the result (of an empty tensor: all
+    /// zeros) cannot be allocated.
     pub fn try_sum_to(&self, shape: &[usize]) -> Result<Self> {
         if self.shape() == shape {
             return Ok(self.clone());
@@ -280,7 +287,7 @@ impl<T: Scalar> Tensor<T> {
         }
         if self.numel() == 0 {
             // Summing nothing: zeros (the target itself may be non-empty).
-            return Ok(Tensor::zeros(shape));
+            return Ok(Tensor::from_parts(size::filled("sum_to", shape, T::zero())?, Shape::from_slice(shape)));
         }
         let (src, lead) = (self.shape(), self.ndim() - shape.len());
         let summed = |a: usize| a < lead || (shape[a - lead] == 1 && src[a] != 1);
@@ -330,33 +337,36 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Broadcast`] naming `broadcast_to` and both shapes.
+    /// [`TensorError::ShapeOverflow`] if `shape`'s element count overflows;
+    /// [`TensorError::Broadcast`] naming `broadcast_to` and both shapes;
+    /// [`TensorError::TooLarge`] if the result cannot be allocated.
     pub fn try_broadcast_to(&self, shape: &[usize]) -> Result<Self> {
+        const OP: &str = "broadcast_to";
         if self.shape() == shape {
             return Ok(self.clone());
         }
+        let n = checked_numel(OP, shape)?;
         let err = || TensorError::Broadcast { op: "broadcast_to", lhs: Shape::from_slice(self.shape()), rhs: Shape::from_slice(shape) };
         if self.ndim() > shape.len() || broadcast_shapes("broadcast_to", self.shape(), shape).map_err(|_| err())?.as_slice() != shape {
             return Err(err());
         }
-        let n: usize = shape.iter().product();
         let x = self.data();
         if let [v] = x {
             // One value everywhere (the gradient of a sum or mean): a fill.
-            return Ok(Tensor::from_parts(crate::pool::filled(n, *v), Shape::from_slice(shape)));
+            return Ok(Tensor::from_parts(size::filled(OP, shape, *v)?, Shape::from_slice(shape)));
         }
         let lead = shape.len() - self.ndim();
         // Only leading axes broadcast (e.g. a bias over a batch): repeat the buffer.
         let k = (0..shape.len()).take_while(|&a| a < lead || self.shape()[a - lead] == 1).count();
         if self.shape()[k.saturating_sub(lead)..] == shape[k.max(lead)..] {
-            let mut out = crate::pool::alloc(n);
+            let mut out = size::alloc(OP, shape)?;
             while out.len() < n {
                 out.extend_from_slice(x);
             }
             return Ok(Tensor::from_parts(out, Shape::from_slice(shape)));
         }
         let sa = broadcast_strides(self.shape(), shape);
-        let mut out = crate::pool::alloc(n);
+        let mut out = size::alloc(OP, shape)?;
         layout::for_each_broadcast(shape, &sa, &sa, |_, ia, _| out.push(x[ia]));
         Ok(Tensor::from_parts(out, Shape::from_slice(shape)))
     }

@@ -3,6 +3,7 @@
 
 use crate::error::or_panic;
 use crate::layout::{self, check_axis, split_at_axis, Shape};
+use crate::size::{self, checked_numel};
 use crate::{Result, Scalar, Tensor, TensorError};
 
 impl<T: Scalar> Tensor<T> {
@@ -17,9 +18,11 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Reshape`] naming both shapes when the sizes differ.
+    /// [`TensorError::ShapeOverflow`] if the new shape's element count
+    /// overflows; [`TensorError::Reshape`] naming both shapes when the
+    /// sizes differ.
     pub fn try_reshape(&self, shape: &[usize]) -> Result<Self> {
-        if shape.iter().product::<usize>() != self.numel() {
+        if checked_numel("reshape", shape)? != self.numel() {
             return Err(TensorError::Reshape { op: "reshape", from: Shape::from_slice(self.shape()), to: Shape::from_slice(shape) });
         }
         Ok(self.with_shape(Shape::from_slice(shape)))
@@ -147,15 +150,19 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Axis`] naming `pad_axis` and the shape.
+    /// [`TensorError::Axis`] naming `pad_axis` and the shape;
+    /// [`TensorError::AxisOverflow`] if the axis would be longer than
+    /// `usize::MAX`; [`TensorError::ShapeOverflow`] or
+    /// [`TensorError::TooLarge`] if the result cannot exist.
     pub fn try_pad_axis(&self, axis: usize, before: usize, after: usize) -> Result<Self> {
-        check_axis("pad_axis", axis, self.shape())?;
+        const OP: &str = "pad_axis";
+        check_axis(OP, axis, self.shape())?;
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
-        let m = n + before + after;
+        let m = size::checked_axis_sum(OP, axis, self.shape(), [n, before, after].into_iter())?;
         let mut out = Shape::from_slice(self.shape());
         out[axis] = m;
         let x = self.data();
-        let mut d = crate::pool::filled(outer * m * inner, T::zero());
+        let mut d = size::filled(OP, &out, T::zero())?;
         for o in 0..outer {
             let dst = o * m * inner + before * inner;
             d[dst..dst + n * inner].copy_from_slice(&x[o * n * inner..(o + 1) * n * inner]);
@@ -192,11 +199,12 @@ impl<T: Scalar> Tensor<T> {
     /// # Errors
     /// [`TensorError::Invalid`] for an empty list; [`TensorError::Axis`];
     /// [`TensorError::ShapeMismatch`] naming the first shape and the
-    /// offending one.
+    /// offending one; [`TensorError::AxisOverflow`] if the lengths add up
+    /// to more than `usize::MAX`; [`TensorError::ShapeOverflow`] or
+    /// [`TensorError::TooLarge`] if the result cannot exist.
     pub fn try_concat(tensors: &[&Tensor<T>], axis: usize) -> Result<Tensor<T>> {
         let first = tensors.first().ok_or_else(|| TensorError::Invalid { op: "concat", message: "no tensors to concatenate".into() })?;
         check_axis("concat", axis, first.shape())?;
-        let mut total = 0;
         for t in tensors {
             let same_rest = t.ndim() == first.ndim() && (0..t.ndim()).all(|a| a == axis || t.shape()[a] == first.shape()[a]);
             if !same_rest {
@@ -207,12 +215,12 @@ impl<T: Scalar> Tensor<T> {
                     why: "all axes but the concatenation axis must agree",
                 });
             }
-            total += t.shape()[axis];
         }
+        let total = size::checked_axis_sum("concat", axis, first.shape(), tensors.iter().map(|t| t.shape()[axis]))?;
         let (outer, _, inner) = split_at_axis(first.shape(), axis);
         let mut out = Shape::from_slice(first.shape());
         out[axis] = total;
-        let mut d = crate::pool::alloc(outer * total * inner);
+        let mut d = size::alloc("concat", &out)?;
         for o in 0..outer {
             for t in tensors {
                 let block = t.shape()[axis] * inner;
@@ -250,7 +258,9 @@ impl<T: Scalar> Tensor<T> {
     /// # Errors
     /// [`TensorError::Invalid`] for an empty list;
     /// [`TensorError::ShapeMismatch`] naming `stack`, the first shape and
-    /// the first unequal one; [`TensorError::Axis`] for `axis > ndim`.
+    /// the first unequal one; [`TensorError::Axis`] for `axis > ndim`;
+    /// [`TensorError::ShapeOverflow`] (naming `stack`) or
+    /// [`TensorError::TooLarge`] if the result cannot exist.
     pub fn try_stack(tensors: &[&Tensor<T>], axis: usize) -> Result<Tensor<T>> {
         const OP: &str = "stack";
         let first = tensors.first().ok_or_else(|| TensorError::Invalid { op: OP, message: "no tensors to stack".into() })?;
@@ -265,6 +275,9 @@ impl<T: Scalar> Tensor<T> {
         if axis > first.ndim() {
             return Err(TensorError::Axis { op: OP, axis, shape: Shape::from_slice(first.shape()) });
         }
+        let mut out = Shape::from_slice(first.shape());
+        out.insert(axis, tensors.len());
+        checked_numel(OP, &out)?;
         let parts = tensors.iter().map(|t| t.try_unsqueeze(axis)).collect::<Result<Vec<_>>>()?;
         let refs: Vec<&Tensor<T>> = parts.iter().collect();
         Self::try_concat(&refs, axis)

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use rand::Rng;
 
+use crate::error::or_panic;
 use crate::layout::{self, Shape};
 use crate::pool::Buffer;
+use crate::size::{self, checked_numel};
 use crate::{Result, Scalar, TensorError};
 
 /// An n-dimensional array of `T` in contiguous row-major order.
@@ -41,10 +43,17 @@ impl<T: Scalar> PartialEq for Tensor<T> {
 impl<T: Scalar> Tensor<T> {
     /// Wraps `data` (row-major) as a tensor of shape `shape`.
     ///
+    /// ```
+    /// use tapegrad_tensor::{Tensor, TensorError};
+    /// assert_eq!(Tensor::try_from_vec(vec![1.0f64; 6], &[2, 3]).unwrap().shape(), &[2, 3]);
+    /// assert!(matches!(Tensor::<f64>::try_from_vec(vec![], &[1 << 32, 1 << 32]), Err(TensorError::ShapeOverflow { .. })));
+    /// ```
+    ///
     /// # Errors
-    /// [`TensorError::DataLength`] if `data.len()` is not the product of `shape`.
+    /// [`TensorError::ShapeOverflow`] if the shape's element count
+    /// overflows; [`TensorError::DataLength`] if `data.len()` is not it.
     pub fn try_from_vec(data: Vec<T>, shape: &[usize]) -> Result<Self> {
-        let n: usize = shape.iter().product();
+        let n = checked_numel("from_vec", shape)?;
         if data.len() != n {
             return Err(TensorError::DataLength { op: "from_vec", len: data.len(), shape: layout::shape(shape) });
         }
@@ -59,21 +68,22 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of [`TensorError::DataLength`].
+    /// With the message of the error `try_from_vec` returns.
     #[track_caller]
     pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Self {
-        crate::error::or_panic(Self::try_from_vec(data, shape))
+        or_panic(Self::try_from_vec(data, shape))
     }
 
-    /// Internal constructor for buffers whose length is known to match.
+    /// Internal constructor for buffers whose length is known to match a
+    /// valid shape.
     pub(crate) fn from_parts(data: Vec<T>, shape: Shape) -> Self {
-        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+        debug_assert_eq!(Ok(data.len()), checked_numel("from_parts", &shape));
         Tensor { data: Arc::new(Buffer::new(data)), offset: 0, shape }
     }
 
     /// The same buffer under another shape of the same size.
     pub(crate) fn with_shape(&self, shape: Shape) -> Self {
-        debug_assert_eq!(self.numel(), shape.iter().product::<usize>());
+        debug_assert_eq!(Ok(self.numel()), checked_numel("with_shape", &shape));
         Tensor { data: Arc::clone(&self.data), offset: self.offset, shape }
     }
 
@@ -84,33 +94,89 @@ impl<T: Scalar> Tensor<T> {
         Tensor { data: Arc::clone(&self.data), offset: self.offset + start, shape }
     }
 
+    /// A tensor of `shape` filled with `value` (`op` names the constructor).
+    fn try_filled(op: &'static str, shape: &[usize], value: T) -> Result<Self> {
+        Ok(Self::from_parts(size::filled(op, shape, value)?, layout::shape(shape)))
+    }
+
     /// A tensor of `shape` filled with `value`.
+    ///
+    /// ```
+    /// use tapegrad_tensor::{Tensor, TensorError};
+    /// assert_eq!(Tensor::try_full(&[2, 2], 7.0f32).unwrap().data(), &[7.0; 4]);
+    /// assert!(matches!(Tensor::try_full(&[1 << 62], 0.0f32), Err(TensorError::TooLarge { .. })));
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::ShapeOverflow`] if the shape's element count
+    /// overflows; [`TensorError::TooLarge`] if its buffer cannot be
+    /// allocated.
+    pub fn try_full(shape: &[usize], value: T) -> Result<Self> {
+        Self::try_filled("full", shape, value)
+    }
+    /// Panicking form of [`Tensor::try_full`].
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::full(&[2, 2], 7.0f32);
     /// assert_eq!(t.data(), &[7.0; 4]);
     /// ```
+    ///
+    /// # Panics
+    /// With the message of the error `try_full` returns.
+    #[track_caller]
     pub fn full(shape: &[usize], value: T) -> Self {
-        let n = shape.iter().product();
-        Self::from_parts(crate::pool::filled(n, value), layout::shape(shape))
+        or_panic(Self::try_full(shape, value))
     }
 
     /// A tensor of zeros.
     ///
     /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// assert_eq!(Tensor::<f64>::try_zeros(&[3]).unwrap().sum_all(), 0.0);
+    /// assert!(Tensor::<f64>::try_zeros(&[1 << 32, 1 << 32]).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Tensor::try_full`], naming `zeros`.
+    pub fn try_zeros(shape: &[usize]) -> Result<Self> {
+        Self::try_filled("zeros", shape, T::zero())
+    }
+    /// Panicking form of [`Tensor::try_zeros`].
+    ///
+    /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f64>::zeros(&[3]).sum_all(), 0.0);
     /// ```
+    ///
+    /// # Panics
+    /// With the message of the error `try_zeros` returns.
+    #[track_caller]
     pub fn zeros(shape: &[usize]) -> Self {
-        Self::full(shape, T::zero())
+        or_panic(Self::try_zeros(shape))
     }
 
     /// A tensor of ones.
     ///
     /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// assert_eq!(Tensor::<f64>::try_ones(&[2, 3]).unwrap().sum_all(), 6.0);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Tensor::try_full`], naming `ones`.
+    pub fn try_ones(shape: &[usize]) -> Result<Self> {
+        Self::try_filled("ones", shape, T::one())
+    }
+    /// Panicking form of [`Tensor::try_ones`].
+    ///
+    /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f64>::ones(&[2, 3]).sum_all(), 6.0);
     /// ```
+    ///
+    /// # Panics
+    /// With the message of the error `try_ones` returns.
+    #[track_caller]
     pub fn ones(shape: &[usize]) -> Self {
-        Self::full(shape, T::one())
+        or_panic(Self::try_ones(shape))
     }
 
     /// A rank-0 tensor holding `value`.
@@ -126,24 +192,60 @@ impl<T: Scalar> Tensor<T> {
     /// The `n`×`n` identity matrix.
     ///
     /// ```
-    /// let i = tapegrad_tensor::Tensor::<f32>::eye(2);
-    /// assert_eq!(i.data(), &[1.0, 0.0, 0.0, 1.0]);
+    /// use tapegrad_tensor::Tensor;
+    /// assert_eq!(Tensor::<f32>::try_eye(2).unwrap().data(), &[1.0, 0.0, 0.0, 1.0]);
+    /// assert!(Tensor::<f32>::try_eye(1 << 32).is_err());
     /// ```
-    pub fn eye(n: usize) -> Self {
-        let mut d = vec![T::zero(); n * n];
+    ///
+    /// # Errors
+    /// As [`Tensor::try_full`] for shape `[n, n]`, naming `eye`.
+    pub fn try_eye(n: usize) -> Result<Self> {
+        let mut d = size::filled("eye", &[n, n], T::zero())?;
         for i in 0..n {
             d[i * n + i] = T::one();
         }
-        Self::from_parts(d, layout::shape(&[n, n]))
+        Ok(Self::from_parts(d, layout::shape(&[n, n])))
+    }
+    /// Panicking form of [`Tensor::try_eye`].
+    ///
+    /// ```
+    /// let i = tapegrad_tensor::Tensor::<f32>::eye(2);
+    /// assert_eq!(i.data(), &[1.0, 0.0, 0.0, 1.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error `try_eye` returns.
+    #[track_caller]
+    pub fn eye(n: usize) -> Self {
+        or_panic(Self::try_eye(n))
     }
 
     /// `[0, 1, ..., n-1]` as a 1-D tensor.
     ///
     /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// assert_eq!(Tensor::<f64>::try_arange(3).unwrap().data(), &[0.0, 1.0, 2.0]);
+    /// ```
+    ///
+    /// # Errors
+    /// [`TensorError::TooLarge`] naming `arange` if the buffer cannot be
+    /// allocated.
+    pub fn try_arange(n: usize) -> Result<Self> {
+        let mut d = size::alloc("arange", &[n])?;
+        d.extend((0..n).map(|i| T::from_usize(i).unwrap_or_else(T::nan)));
+        Ok(Self::from_parts(d, layout::shape(&[n])))
+    }
+    /// Panicking form of [`Tensor::try_arange`].
+    ///
+    /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f64>::arange(3).data(), &[0.0, 1.0, 2.0]);
     /// ```
+    ///
+    /// # Panics
+    /// With the message of the error `try_arange` returns.
+    #[track_caller]
     pub fn arange(n: usize) -> Self {
-        Self::from_parts((0..n).map(|i| T::from_usize(i).unwrap_or_else(T::nan)).collect(), layout::shape(&[n]))
+        or_panic(Self::try_arange(n))
     }
 
     /// Values drawn uniformly from `[low, high)` with the caller's RNG, so a
@@ -152,27 +254,43 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     /// use rand::{rngs::StdRng, SeedableRng};
     /// use tapegrad_tensor::Tensor;
-    /// let a = Tensor::<f32>::rand_uniform(&[3], -1.0, 1.0, &mut StdRng::seed_from_u64(7));
-    /// let b = Tensor::<f32>::rand_uniform(&[3], -1.0, 1.0, &mut StdRng::seed_from_u64(7));
+    /// let a = Tensor::<f32>::try_rand_uniform(&[3], -1.0, 1.0, &mut StdRng::seed_from_u64(7)).unwrap();
+    /// let b = Tensor::<f32>::try_rand_uniform(&[3], -1.0, 1.0, &mut StdRng::seed_from_u64(7)).unwrap();
     /// assert_eq!(a, b);
     /// assert!(a.data().iter().all(|v| (-1.0..1.0).contains(v)));
     /// ```
-    pub fn rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: T, high: T, rng: &mut R) -> Self {
-        let n = shape.iter().product();
+    ///
+    /// # Errors
+    /// As [`Tensor::try_full`], naming `rand_uniform`.
+    pub fn try_rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: T, high: T, rng: &mut R) -> Result<Self> {
+        let mut data = size::alloc("rand_uniform", shape)?;
+        let n = checked_numel("rand_uniform", shape)?;
         let (lo, hi) = (low.to_f64_lossless(), high.to_f64_lossless());
-        let data = (0..n)
-            .map(|_| {
-                let u: f64 = rng.random();
-                // Clamp guards against f32 rounding `lo + (hi-lo)*u` up to `hi`.
-                let v = T::from_f64_lossy(lo + (hi - lo) * u);
-                if v >= high && high > low {
-                    low.max(high - (high - low) * T::epsilon())
-                } else {
-                    v
-                }
-            })
-            .collect();
-        Self::from_parts(data, layout::shape(shape))
+        data.extend((0..n).map(|_| {
+            let u: f64 = rng.random();
+            // Clamp guards against f32 rounding `lo + (hi-lo)*u` up to `hi`.
+            let v = T::from_f64_lossy(lo + (hi - lo) * u);
+            if v >= high && high > low {
+                low.max(high - (high - low) * T::epsilon())
+            } else {
+                v
+            }
+        }));
+        Ok(Self::from_parts(data, layout::shape(shape)))
+    }
+    /// Panicking form of [`Tensor::try_rand_uniform`].
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// let a = tapegrad_tensor::Tensor::<f64>::rand_uniform(&[3], 0.0, 1.0, &mut StdRng::seed_from_u64(7));
+    /// assert_eq!(a.shape(), &[3]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error `try_rand_uniform` returns.
+    #[track_caller]
+    pub fn rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: T, high: T, rng: &mut R) -> Self {
+        or_panic(Self::try_rand_uniform(shape, low, high, rng))
     }
 
     /// Values drawn from a normal distribution (Box–Muller) with the
@@ -180,13 +298,16 @@ impl<T: Scalar> Tensor<T> {
     ///
     /// ```
     /// use rand::{rngs::StdRng, SeedableRng};
-    /// let t = tapegrad_tensor::Tensor::<f64>::rand_normal(&[10_000], 1.0, 2.0, &mut StdRng::seed_from_u64(1));
+    /// let t = tapegrad_tensor::Tensor::<f64>::try_rand_normal(&[10_000], 1.0, 2.0, &mut StdRng::seed_from_u64(1)).unwrap();
     /// assert!((t.mean_all() - 1.0).abs() < 0.1);
     /// ```
-    pub fn rand_normal<R: Rng + ?Sized>(shape: &[usize], mean: T, std: T, rng: &mut R) -> Self {
-        let n: usize = shape.iter().product();
+    ///
+    /// # Errors
+    /// As [`Tensor::try_full`], naming `rand_normal`.
+    pub fn try_rand_normal<R: Rng + ?Sized>(shape: &[usize], mean: T, std: T, rng: &mut R) -> Result<Self> {
+        let mut data = size::alloc("rand_normal", shape)?;
+        let n = checked_numel("rand_normal", shape)?;
         let (m, s) = (mean.to_f64_lossless(), std.to_f64_lossless());
-        let mut data = Vec::with_capacity(n);
         while data.len() < n {
             let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
             let u2: f64 = rng.random();
@@ -197,7 +318,21 @@ impl<T: Scalar> Tensor<T> {
                 data.push(T::from_f64_lossy(m + s * r * th.sin()));
             }
         }
-        Self::from_parts(data, layout::shape(shape))
+        Ok(Self::from_parts(data, layout::shape(shape)))
+    }
+    /// Panicking form of [`Tensor::try_rand_normal`].
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// let t = tapegrad_tensor::Tensor::<f64>::rand_normal(&[4], 0.0, 1.0, &mut StdRng::seed_from_u64(1));
+    /// assert_eq!(t.shape(), &[4]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error `try_rand_normal` returns.
+    #[track_caller]
+    pub fn rand_normal<R: Rng + ?Sized>(shape: &[usize], mean: T, std: T, rng: &mut R) -> Self {
+        or_panic(Self::try_rand_normal(shape, mean, std, rng))
     }
 
     /// The size of each axis.
@@ -296,7 +431,7 @@ impl<T: Scalar> Tensor<T> {
     /// If the tensor does not hold exactly one element (see [`Tensor::try_item`]).
     #[track_caller]
     pub fn item(&self) -> T {
-        crate::error::or_panic(self.try_item())
+        or_panic(self.try_item())
     }
 
     /// The single value of a one-element tensor.

@@ -1,6 +1,7 @@
-//! Elementwise unary functions (infallible): each maps the contiguous
-//! buffer in one pass and keeps the shape. Each doc gives the derivative
-//! the autodiff crate uses.
+//! Elementwise unary functions: each maps the contiguous buffer in one pass
+//! and keeps the shape. All are infallible except `clamp`, whose bounds
+//! must form an interval. Each doc gives the derivative the autodiff crate
+//! uses.
 
 use crate::{Scalar, Tensor};
 
@@ -142,14 +143,25 @@ impl<T: Scalar> Tensor<T> {
         self.map(|v| v.recip())
     }
     /// `x` limited to `[lo, hi]` (NaN stays NaN). Derivative: `1` inside
-    /// `[lo, hi]`, `0` outside.
+    /// `[lo, hi]`, `0` outside. Infinite bounds are allowed (`lo = -inf`
+    /// clamps from above only); `lo == hi` gives a constant.
     ///
     /// ```
-    /// let t = tapegrad_tensor::Tensor::from_vec(vec![-5.0f64, 0.5, 5.0], &[3]);
-    /// assert_eq!(t.clamp(-1.0, 1.0).data(), &[-1.0, 0.5, 1.0]);
+    /// use tapegrad_tensor::{Tensor, TensorError};
+    /// let t = Tensor::from_vec(vec![-5.0f64, 0.5, 5.0], &[3]);
+    /// assert_eq!(t.try_clamp(-1.0, 1.0).unwrap().data(), &[-1.0, 0.5, 1.0]);
+    /// assert!(matches!(t.try_clamp(1.0, -1.0), Err(TensorError::InvalidBounds { .. })));
+    /// assert!(t.try_clamp(f64::NAN, 1.0).is_err());
     /// ```
-    pub fn clamp(&self, lo: T, hi: T) -> Self {
-        self.map(|v| {
+    ///
+    /// # Errors
+    /// [`crate::TensorError::InvalidBounds`] naming `clamp` and both bounds
+    /// if `lo > hi` or either is NaN.
+    pub fn try_clamp(&self, lo: T, hi: T) -> crate::Result<Self> {
+        if lo.is_nan() || hi.is_nan() || lo > hi {
+            return Err(crate::TensorError::InvalidBounds { op: "clamp", lo: lo.to_string(), hi: hi.to_string() });
+        }
+        Ok(self.map(|v| {
             if v < lo {
                 lo
             } else if v > hi {
@@ -157,6 +169,20 @@ impl<T: Scalar> Tensor<T> {
             } else {
                 v
             }
-        })
+        }))
+    }
+    /// Panicking form of [`Tensor::try_clamp`].
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![-5.0f64, 0.5, 5.0], &[3]);
+    /// assert_eq!(t.clamp(-1.0, 1.0).data(), &[-1.0, 0.5, 1.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the [`crate::TensorError::InvalidBounds`] message if `lo > hi`
+    /// or either bound is NaN.
+    #[track_caller]
+    pub fn clamp(&self, lo: T, hi: T) -> Self {
+        crate::error::or_panic(self.try_clamp(lo, hi))
     }
 }

@@ -58,3 +58,34 @@ fn operators_panic_with_the_same_message() {
     let got = catch_unwind(AssertUnwindSafe(|| a.matmul(a))).unwrap_err();
     assert_eq!(got.downcast_ref::<String>().unwrap(), &want);
 }
+
+#[test]
+fn var_clamp_rejects_bounds_that_are_not_an_interval_and_records_nothing() {
+    let tape = Tape::<f64>::new();
+    let x = tape.leaf(Tensor::from_vec(vec![-3.0, 0.5, 7.0], &[3]));
+    let nodes = tape.len();
+    for (lo, hi, has) in [(1.0, -1.0, "lo = 1 and hi = -1"), (f64::NAN, 1.0, "lo = NaN"), (0.0, f64::NAN, "hi = NaN")] {
+        let e = x.try_clamp(lo, hi).unwrap_err();
+        // The tensor crate's typed error, message and all.
+        assert_eq!(e, AutodiffError::Tensor(x.value().try_clamp(lo, hi).unwrap_err()));
+        assert!(matches!(e, AutodiffError::Tensor(TensorError::InvalidBounds { op: "clamp", .. })), "{e:?}");
+        let m = e.to_string();
+        assert!(m.starts_with("clamp: ") && m.contains(has), "`{m}`");
+        let got = catch_unwind(AssertUnwindSafe(|| x.clamp(lo, hi))).unwrap_err();
+        assert_eq!(got.downcast_ref::<String>().unwrap(), &m);
+        assert_eq!(tape.len(), nodes, "a refused clamp records nothing");
+    }
+    assert_eq!(x.try_clamp(-1.0, 1.0).unwrap().value().data(), &[-1.0, 0.5, 1.0]);
+}
+
+/// A reshape to `[(1<<63)+3, 2]` of 6 elements was accepted (the product
+/// wraps to 6); the variable op passes the tensor crate's error on.
+#[test]
+fn var_reshape_refuses_a_shape_whose_product_wraps_to_the_element_count() {
+    let tape = Tape::<f64>::new();
+    let x = tape.leaf(Tensor::arange(6));
+    let e = x.try_reshape(&[(1 << 63) + 3, 2]).unwrap_err();
+    assert!(matches!(e, AutodiffError::Tensor(TensorError::ShapeOverflow { op: "reshape", .. })), "{e:?}");
+    let got = catch_unwind(AssertUnwindSafe(|| x.reshape(&[(1 << 63) + 3, 2]))).unwrap_err();
+    assert_eq!(got.downcast_ref::<String>().unwrap(), &e.to_string());
+}

@@ -71,6 +71,43 @@ fn two_tapes_do_not_mix() {
     assert!(matches!(g.get(b).unwrap_err(), AutodiffError::TapeMismatch { .. }));
 }
 
+/// A training loop makes one tape per step, usually at the same address:
+/// gradients kept from step 0 must refuse step 1's leaves, not answer with
+/// step 0's gradient for the leaf of the same index.
+#[test]
+fn gradients_kept_from_an_earlier_tape_refuse_a_later_tapes_leaves() {
+    let mut kept: Option<tapegrad_autodiff::Gradients<f64>> = None;
+    for step in 0..3 {
+        let tape = Tape::<f64>::new();
+        let w = tape.leaf(Tensor::scalar(step as f64 + 1.0));
+        let grads = tape.backward(w * w).unwrap();
+        assert_eq!(grads.get(w).unwrap().item(), 2.0 * (step as f64 + 1.0));
+        match &kept {
+            None => kept = Some(grads),
+            Some(old) => {
+                let e = old.get(w).unwrap_err();
+                assert!(matches!(e, AutodiffError::TapeMismatch { op: "Gradients::get" }), "step {step}: {e:?}");
+            }
+        }
+    }
+}
+
+/// `clear` reuses node indices: a tape cleared and refilled is a new tape
+/// to the gradients of its old contents.
+#[test]
+fn gradients_from_before_a_clear_refuse_the_leaves_recorded_after_it() {
+    let mut tape = Tape::<f64>::new();
+    let old = {
+        let w = tape.leaf(Tensor::scalar(3.0));
+        tape.backward(w * w).unwrap()
+    };
+    tape.clear();
+    let w = tape.leaf(Tensor::scalar(5.0));
+    assert_eq!(w.index(), 0, "the same index as the old leaf");
+    assert!(matches!(old.get(w).unwrap_err(), AutodiffError::TapeMismatch { .. }));
+    assert_eq!(tape.backward(w * w).unwrap().get(w).unwrap().item(), 10.0);
+}
+
 #[test]
 fn gradient_of_a_gradient() {
     let tape = Tape::<f64>::new();

@@ -76,6 +76,18 @@ fn targets_out_of_range_and_unknown_ids() {
     assert!(matches!(emb.forward(&Binding::new(&tape), &[4], &[1]).unwrap_err(), NnError::Target { .. }));
 }
 
+/// `Embedding::forward(&[], &[1<<32, 1<<32])` was accepted: the shape's
+/// product wraps to 0, the number of ids given.
+#[test]
+fn embedding_refuses_an_id_shape_whose_element_count_overflows() {
+    let tape = Tape::<f64>::new();
+    let emb = Embedding::<f64>::new(4, 2, &mut StdRng::seed_from_u64(0));
+    let e = emb.forward(&Binding::new(&tape), &[], &[1 << 32, 1 << 32]).unwrap_err();
+    assert_eq!(e.to_string(), "Embedding: the product of the axes of shape [4294967296, 4294967296] overflows usize");
+    assert!(matches!(e, NnError::Autodiff(tapegrad_autodiff::AutodiffError::Tensor(tapegrad_tensor::TensorError::ShapeOverflow { .. }))));
+    assert_eq!(emb.forward(&Binding::new(&tape), &[], &[0, 3]).unwrap().shape().as_slice(), &[0, 3, 2]);
+}
+
 #[test]
 fn state_dicts_are_all_or_nothing() {
     let mut l = layer();

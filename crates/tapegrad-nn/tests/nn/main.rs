@@ -14,6 +14,7 @@ mod parity;
 mod pretrained;
 mod research;
 mod seeds;
+mod state_shapes;
 mod states;
 mod threads;
 mod training;

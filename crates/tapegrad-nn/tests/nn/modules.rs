@@ -59,6 +59,27 @@ fn losses_at_logits_of_plus_minus_1000_are_finite() {
     assert!(tape.backward(b).unwrap().get(x).unwrap().all_finite());
 }
 
+/// The defect report's figures: f32 logits `[a, a]` gave a loss of
+/// 0.6931763 at a = ±1000, 0.6933594 at 1e4 and 0.6875 at 1e6, and f64
+/// 0.693115 at 1e12; PyTorch gives ln 2 (0.6931472 in f32) at every
+/// magnitude, and so must we, with the gradient exactly ±1/2.
+#[test]
+fn cross_entropy_of_equal_large_logits_is_ln_2_at_every_magnitude() {
+    for a in [1000.0f32, -1000.0, 1e4, 1e6, 1e30] {
+        let tape = Tape::<f32>::new();
+        let x = tape.leaf(Tensor::from_vec(vec![a, a], &[1, 2]));
+        let ce = cross_entropy(x, &[0], None, Reduction::Mean).unwrap();
+        assert_eq!(ce.value().item(), std::f32::consts::LN_2, "f32 logits {a}"); // 0.6931472
+        assert_eq!(tape.backward(ce).unwrap().get(x).unwrap().data(), &[-0.5, 0.5], "f32 logits {a}");
+    }
+    for a in [1e12f64, -1e12, 1e300] {
+        let tape = Tape::<f64>::new();
+        let x = tape.leaf(Tensor::from_vec(vec![a, a], &[1, 2]));
+        let ce = cross_entropy(x, &[1], None, Reduction::Sum).unwrap();
+        assert_eq!(ce.value().item(), 2f64.ln(), "f64 logits {a}");
+    }
+}
+
 #[test]
 fn dropout_between_layers_only_in_training() {
     let mut rng = StdRng::seed_from_u64(0);

@@ -24,7 +24,8 @@ fn op_of(e: &TensorError) -> &'static str {
         | DataLength { op, .. }
         | Index { op, .. }
         | Range { op, .. }
-        | Invalid { op, .. } => op,
+        | Invalid { op, .. }
+        | InvalidBounds { op, .. } => op,
         other => panic!("unknown variant {other:?}"),
     }
 }
@@ -41,6 +42,7 @@ enum Kind {
     Index,
     Range,
     Invalid,
+    InvalidBounds,
 }
 
 fn kind_of(e: &TensorError) -> Kind {
@@ -54,6 +56,7 @@ fn kind_of(e: &TensorError) -> Kind {
         TensorError::Index { .. } => Kind::Index,
         TensorError::Range { .. } => Kind::Range,
         TensorError::Invalid { .. } => Kind::Invalid,
+        TensorError::InvalidBounds { .. } => Kind::InvalidBounds,
         other => panic!("unknown variant {other:?}"),
     }
 }
@@ -234,4 +237,17 @@ fn construction_and_access_errors() {
     both(x.try_item(), || x.item(), "item", Kind::Invalid, &["[2, 3]"]);
     check(x.try_get(&[2, 0]), "get", Kind::Index, &["index 2", "[2, 3]"]);
     check(x.try_get(&[0]), "get", Kind::Rank, &["[2, 3]"]);
+}
+
+#[test]
+fn clamp_rejects_bounds_that_are_not_an_interval() {
+    let x = Tensor::from_vec(vec![-3.0f64, 0.5, 7.0], &[3]);
+    let msg = check(x.try_clamp(1.0, -1.0), "clamp", Kind::InvalidBounds, &[]);
+    assert_eq!(msg, "clamp: bounds lo = 1 and hi = -1 do not form an interval (lo must not exceed hi, and neither may be NaN)");
+    both(x.try_clamp(1.0, -1.0), || x.clamp(1.0, -1.0), "clamp", Kind::InvalidBounds, &["lo = 1", "hi = -1"]);
+    both(x.try_clamp(f64::NAN, 1.0), || x.clamp(f64::NAN, 1.0), "clamp", Kind::InvalidBounds, &["lo = NaN"]);
+    both(x.try_clamp(0.0, f64::NAN), || x.clamp(0.0, f64::NAN), "clamp", Kind::InvalidBounds, &["hi = NaN"]);
+    // A single point and the whole line are intervals.
+    assert_eq!(x.try_clamp(0.5, 0.5).unwrap().data(), &[0.5, 0.5, 0.5]);
+    assert_eq!(x.try_clamp(f64::NEG_INFINITY, f64::INFINITY).unwrap(), x);
 }

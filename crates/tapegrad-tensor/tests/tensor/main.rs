@@ -5,11 +5,13 @@
 mod binary;
 mod construct;
 mod errors;
+mod fastmath;
 mod index;
 mod matmul;
 mod reduce;
 mod reference;
 mod shape;
+mod sizes;
 mod softmax;
 mod threads;
 mod unary;
