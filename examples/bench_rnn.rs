@@ -83,10 +83,10 @@ impl Cell<f32> for CustomLstm {
         self.w_hh.shape()[1]
     }
     fn project<'t>(&self, p: &Binding<'t, f32>, x: Var<'t, f32>) -> Result<Var<'t, f32>, NnError> {
-        Ok(x.try_matmul_t(p.param(&self.w_ih), false, true)?)
+        Ok(x.try_matmul(p.param(&self.w_ih).t())?)
     }
     fn step<'t>(&self, p: &Binding<'t, f32>, xp: Var<'t, f32>, s: &LstmState<'t, f32>) -> Result<LstmState<'t, f32>, NnError> {
-        let g = (xp + s.h.try_matmul_t(p.param(&self.w_hh), false, true)? + p.param(&self.b)).try_chunk(4, 1)?;
+        let g = (xp + s.h.try_matmul(p.param(&self.w_hh).t())? + p.param(&self.b)).try_chunk(4, 1)?;
         let c = g[1].sigmoid() * s.c + g[0].sigmoid() * g[2].tanh();
         Ok(LstmState { h: g[3].sigmoid() * c.tanh(), c })
     }

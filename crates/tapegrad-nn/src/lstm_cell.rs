@@ -95,7 +95,7 @@ impl<T: Scalar> Cell<T> for LstmCell<T> {
     }
     fn step<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>> {
         // Both biases are already in `xp` (see `cell::project`).
-        let gates = xp.try_add(s.h.try_matmul_t(b.param(&self.weight_hh), false, true)?)?;
+        let gates = xp.try_add(s.h.try_matmul(b.param(&self.weight_hh).t())?)?;
         let g = gates.try_chunk(4, 1)?;
         let (i, f, gg, o) = (g[0].sigmoid(), g[1].sigmoid(), g[2].tanh(), g[3].sigmoid());
         let c = f.try_mul(s.c)?.try_add(i.try_mul(gg)?)?;

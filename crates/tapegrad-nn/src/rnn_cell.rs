@@ -105,7 +105,7 @@ impl<T: Scalar> Cell<T> for RnnCell<T> {
     }
     fn step<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
         // Both biases are already in `xp` (see `cell::project`).
-        let pre = xp.try_add(h.try_matmul_t(b.param(&self.weight_hh), false, true)?)?;
+        let pre = xp.try_add(h.try_matmul(b.param(&self.weight_hh).t())?)?;
         Ok(match self.activation {
             Activation::Tanh => pre.tanh(),
             Activation::Relu => pre.relu(),
