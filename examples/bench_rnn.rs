@@ -23,7 +23,18 @@ enum CellArg {
     /// An LSTM written as a user-defined cell in this file.
     #[value(name = "custom_lstm")]
     CustomLstm,
+    /// The peephole LSTM of `examples/cells/` (Gers & Schmidhuber 2000), user-written.
+    #[value(name = "peephole_lstm")]
+    PeepholeLstm,
+    /// The layer-normalised LSTM of `examples/cells/` (Ba et al. 2016), user-written.
+    #[value(name = "ln_lstm")]
+    LnLstm,
 }
+
+/// The published cells of `examples/cells/`, written as any user would.
+#[allow(dead_code)]
+#[path = "cells/cells.rs"]
+mod cells;
 
 /// Time one training step of a recurrent layer.
 #[derive(Parser, Debug)]
@@ -152,9 +163,16 @@ fn main() {
         CellArg::Gru => time(&Rnn::<GruCell<f32>>::gru(i, h, 1, bi, &mut rng), &x, a.iters),
         CellArg::Rnn => time(&Rnn::<RnnCell<f32>>::elman(i, h, 1, bi, Activation::Tanh, &mut rng), &x, a.iters),
         CellArg::CustomLstm => time(&Rnn::build(i, h, 1, bi, |inp| CustomLstm::new(inp, h, &mut rng)), &x, a.iters),
+        CellArg::PeepholeLstm => time(&Rnn::build(i, h, 1, bi, |inp| cells::PeepholeLstm::new(inp, h, &mut rng)), &x, a.iters),
+        CellArg::LnLstm => time(&Rnn::build(i, h, 1, bi, |inp| cells::LnLstm::new(inp, h, &mut rng)), &x, a.iters),
     };
     t.sort_by(|p, q| p.partial_cmp(q).expect("finite times"));
-    let cell = format!("{:?}", a.cell).to_lowercase().replace("customlstm", "custom_lstm");
+    let cell = match a.cell {
+        CellArg::CustomLstm => "custom_lstm".to_string(),
+        CellArg::PeepholeLstm => "peephole_lstm".to_string(),
+        CellArg::LnLstm => "ln_lstm".to_string(),
+        other => format!("{other:?}").to_lowercase(),
+    };
     println!(
         "{{\"framework\": \"tapegrad\", \"cell\": \"{cell}\", \"seq\": {}, \"batch\": {}, \"input\": {}, \"hidden\": {}, \"bidirectional\": {}, \"threads\": {}, \"iters\": {}, \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"max_ms\": {:.4}, \"peak_mib\": {}}}",
         a.seq,

@@ -521,7 +521,7 @@ fn rule<'t, T: Scalar>(
         Op::Reduce(r) => smallvec::smallvec![Some(r.backward(&inputs[0], out, g))],
         Op::MatMul { trans_a, trans_b } => crate::matmul::backward(*trans_a, *trans_b, &inputs[0], &inputs[1], g, wants),
         Op::Shape(s) => s.backward(inputs, g, wants),
-        Op::LayerNorm(l) => smallvec::smallvec![Some(l.backward(&inputs[0], out, g))],
+        Op::LayerNorm(l) => l.backward(inputs, g, wants),
         Op::Index(ix) => ix.backward(inputs, g, wants),
         Op::Select(sel) => sel.backward(g, wants),
         Op::Custom(c) => c.backward(inputs, out, g)?.into_iter().collect(),

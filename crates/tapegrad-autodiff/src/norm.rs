@@ -3,11 +3,11 @@
 //!
 //! `var_axis`/`std_axis` are compositions (their derivatives follow from
 //! the primitives'). Layer normalisation is one primitive, `x̂ = (x − μ)/σ`
-//! per row of the normalised axes, so a layer-normalised recurrent step
-//! records one node (plus the gain's product and the bias' sum) instead of
-//! the nine of its composed form; its backward is written once below with
+//! per row of the normalised axes, gain and bias included, so a layer
+//! normalisation records one node instead of the nine of its composed form; its backward is written once below with
 //! [`Val`] ops, so it can be differentiated again.
 
+use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Shape, Tensor, TensorError};
 
 use crate::error::or_panic;
@@ -34,19 +34,36 @@ pub enum Correction {
     Biased,
 }
 
-/// The layer-normalisation primitive: `x̂ = (x − μ)·r`, `r = 1/√(σ² + ε)`,
-/// over rows of the last `n` elements (`σ²` the biased variance).
+/// The layer-normalisation primitive: `y = x̂ ⊙ gain + bias` with
+/// `x̂ = (x − μ)·r`, `r = 1/√(σ² + ε)`, over rows of the last `n` elements
+/// (`σ²` the biased variance); inputs `[x, gain?, bias?]` as the flags say.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LayerNorm<T> {
     n: usize,
     eps: T,
+    gain: bool,
+    bias: bool,
+}
+
+/// `Σ f(j)` for `j < n` in eight interleaved partial sums: no chain of
+/// dependent additions, so the loop pipelines (and vectorises).
+fn lane_sum<T: Scalar>(n: usize, f: impl Fn(usize) -> T) -> T {
+    let mut acc = [T::zero(); 8];
+    let full = n - n % 8;
+    for j in (0..full).step_by(8) {
+        for (l, a) in acc.iter_mut().enumerate() {
+            *a = *a + f(j + l);
+        }
+    }
+    let tail = (full..n).fold(T::zero(), |s, j| s + f(j));
+    acc.iter().fold(T::zero(), |s, &a| s + a) + tail
 }
 
 /// Mean and `1/√(σ² + ε)` of one row (two passes, for accuracy).
 fn moments<T: Scalar>(row: &[T], eps: T) -> (T, T) {
     let n = T::from_usize(row.len()).unwrap_or_else(T::nan);
-    let mean = row.iter().fold(T::zero(), |s, &v| s + v) / n;
-    let var = row.iter().fold(T::zero(), |s, &v| s + (v - mean) * (v - mean)) / n;
+    let mean = lane_sum(row.len(), |j| row[j]) / n;
+    let var = lane_sum(row.len(), |j| (row[j] - mean) * (row[j] - mean)) / n;
     (mean, T::one() / (var + eps).sqrt())
 }
 
@@ -55,42 +72,87 @@ impl<T: Scalar> LayerNorm<T> {
         "layer_norm"
     }
 
-    fn forward(&self, x: &Tensor<T>) -> Tensor<T> {
+    /// The optional inputs' data, in order (gain, bias).
+    fn affine<'a>(&self, rest: &'a [Tensor<T>]) -> (Option<&'a [T]>, Option<&'a [T]>) {
+        let gain = self.gain.then(|| rest[0].data());
+        let bias = self.bias.then(|| rest[usize::from(self.gain)].data());
+        (gain, bias)
+    }
+
+    fn forward(&self, x: &Tensor<T>, rest: &[Tensor<T>]) -> Tensor<T> {
+        let (gain, bias) = self.affine(rest);
         let mut y = x.data().to_vec();
         for row in y.chunks_mut(self.n.max(1)) {
             let (mean, r) = moments(row, self.eps);
-            row.iter_mut().for_each(|v| *v = (*v - mean) * r);
+            for (j, v) in row.iter_mut().enumerate() {
+                let xh = (*v - mean) * r;
+                *v = gain.map_or(xh, |g| xh * g[j]) + bias.map_or(T::zero(), |b| b[j]);
+            }
         }
         Tensor::from_vec(y, x.shape())
     }
 
-    /// `dx = r·(g − mean(g) − x̂·mean(g⊙x̂))` per row. On plain tensors one
-    /// fused pass per row; on variables the same formula composed from
-    /// differentiable ops (with `r` recomputed from `x` and `x̂` the op's
-    /// output), which is what second derivatives differentiate.
-    pub(crate) fn backward<'t>(&self, x: &Val<'t, T>, y: &Val<'t, T>, g: &Val<'t, T>) -> Val<'t, T> {
+    /// With `ĝ = g ⊙ gain`: `dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂))` per row,
+    /// `dgain = Σ_rows g⊙x̂`, `dbias = Σ_rows g`. On plain tensors one fused
+    /// pass per row; on variables the same formulas composed from
+    /// differentiable ops (`x̂` and `r` recomputed from `x`), which is what
+    /// second derivatives differentiate.
+    pub(crate) fn backward<'t>(&self, inputs: &[Val<'t, T>], g: &Val<'t, T>, wants: &[bool]) -> SmallVec<[Option<Val<'t, T>>; 2]> {
         let n = self.n.max(1);
-        if let (Val::Tensor(xt), Val::Tensor(yt), Val::Tensor(gt)) = (x, y, g) {
-            let nn = T::from_usize(n).unwrap_or_else(T::nan);
-            let mut dx = gt.data().to_vec();
-            let rows = dx.chunks_mut(n).zip(xt.data().chunks(n)).zip(yt.data().chunks(n));
-            for ((d, xr), yr) in rows {
-                let (_, r) = moments(xr, self.eps);
-                let gm = d.iter().fold(T::zero(), |s, &v| s + v) / nn;
-                let gym = d.iter().zip(yr).fold(T::zero(), |s, (&a, &b)| s + a * b) / nn;
-                d.iter_mut().zip(yr).for_each(|(v, &yh)| *v = r * (*v - gm - yh * gym));
-            }
-            return Val::Tensor(Tensor::from_vec(dx, gt.shape()));
+        let plain: Option<Vec<Tensor<T>>> = inputs.iter().map(|v| if let Val::Tensor(t) = v { Some(t.clone()) } else { None }).collect();
+        if let (Some(ts), Val::Tensor(gt)) = (plain, g) {
+            return self.backward_fused(&ts, gt, wants).into_iter().map(|t| t.map(Val::Tensor)).collect();
         }
+        let x = &inputs[0];
         let shape = x.shape();
         let rows = shape.iter().product::<usize>() / n;
         let inv_n = T::one() / T::from_usize(n).unwrap_or_else(T::nan);
         let mean = |v: &Val<'t, T>| v.sum_axis(1, true).scale(inv_n);
-        let (x2, y2, g2) = (x.reshape(&[rows, n]), y.reshape(&[rows, n]), g.reshape(&[rows, n]));
+        let (x2, g2) = (x.reshape(&[rows, n]), g.reshape(&[rows, n]));
         let xc = x2.sub(&mean(&x2));
         let r = mean(&xc.square()).add_scalar(self.eps).sqrt().recip();
-        let inner = g2.sub(&mean(&g2)).sub(&y2.mul(&mean(&g2.mul(&y2))));
-        r.mul(&inner).reshape(&shape)
+        let xh = xc.mul(&r);
+        let tail = |k: usize| inputs[k].shape();
+        let gg = if self.gain { g2.mul(&inputs[1].reshape(&[1, n])) } else { g2.clone() };
+        let mut out: SmallVec<[Option<Val<'t, T>>; 2]> = SmallVec::new();
+        out.push(wants[0].then(|| r.mul(&gg.sub(&mean(&gg)).sub(&xh.mul(&mean(&gg.mul(&xh))))).reshape(&shape)));
+        if self.gain {
+            out.push(wants[1].then(|| g2.mul(&xh).sum_axis(0, false).reshape(&tail(1))));
+        }
+        if self.bias {
+            let k = 1 + usize::from(self.gain);
+            out.push(wants[k].then(|| g2.sum_axis(0, false).reshape(&tail(k))));
+        }
+        out
+    }
+
+    fn backward_fused(&self, ts: &[Tensor<T>], gt: &Tensor<T>, wants: &[bool]) -> Vec<Option<Tensor<T>>> {
+        let n = self.n.max(1);
+        let nn = T::from_usize(n).unwrap_or_else(T::nan);
+        let (gain, _) = self.affine(&ts[1..]);
+        let (mut dx, mut dgain, mut dbias) = (gt.data().to_vec(), vec![T::zero(); n], vec![T::zero(); n]);
+        let mut xh = vec![T::zero(); n];
+        for (d, xr) in dx.chunks_mut(n).zip(ts[0].data().chunks(n)) {
+            let (mean, r) = moments(xr, self.eps);
+            xr.iter().zip(xh.iter_mut()).for_each(|(&v, h)| *h = (v - mean) * r);
+            for j in 0..d.len() {
+                dgain[j] = dgain[j] + d[j] * xh[j];
+                dbias[j] = dbias[j] + d[j];
+                d[j] = gain.map_or(d[j], |gn| d[j] * gn[j]);
+            }
+            let gm = lane_sum(d.len(), |j| d[j]) / nn;
+            let gym = lane_sum(d.len(), |j| d[j] * xh[j]) / nn;
+            d.iter_mut().zip(&xh).for_each(|(v, &h)| *v = r * (*v - gm - h * gym));
+        }
+        let mut out = vec![wants[0].then(|| Tensor::from_vec(dx, gt.shape()))];
+        if self.gain {
+            out.push(wants[1].then(|| Tensor::from_vec(dgain, ts[1].shape())));
+        }
+        if self.bias {
+            let k = 1 + usize::from(self.gain);
+            out.push(wants[k].then(|| Tensor::from_vec(dbias, ts[k].shape())));
+        }
+        out
     }
 }
 
@@ -178,9 +240,9 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// taken over those axes for each leading index. `gain` and `bias`, if
     /// given, have the shape of the normalised axes.
     ///
-    /// One primitive op for the normalisation (its derivative written once,
-    /// in differentiable ops, so second derivatives work), then one product
-    /// for the gain and one sum for the bias.
+    /// One primitive op, gain and bias included (one tape record; its
+    /// derivative written once, in differentiable ops, so second
+    /// derivatives work).
     ///
     /// ```
     /// # use tapegrad_autodiff::{Tape, Tensor};
@@ -214,15 +276,10 @@ impl<'t, T: Scalar> Var<'t, T> {
                 }
             }
         }
-        let op = LayerNorm { n: tail.iter().product(), eps };
-        let mut y = self.tape.record(op.forward(&self.value()), Op::LayerNorm(op), &[self])?;
-        if let Some(g) = gain {
-            y = y.try_mul(g)?;
-        }
-        if let Some(b) = bias {
-            y = y.try_add(b)?;
-        }
-        Ok(y)
+        let op = LayerNorm { n: tail.iter().product(), eps, gain: gain.is_some(), bias: bias.is_some() };
+        let inputs: SmallVec<[Var<'t, T>; 3]> = std::iter::once(self).chain(gain).chain(bias).collect();
+        let rest: SmallVec<[Tensor<T>; 2]> = inputs[1..].iter().map(|v| v.value()).collect();
+        self.tape.record(op.forward(&self.value(), &rest), Op::LayerNorm(op), &inputs)
     }
     /// Panicking form of [`Var::try_layer_norm`].
     ///
