@@ -23,7 +23,18 @@ enum CellArg {
     /// An LSTM written as a user-defined cell in this file.
     #[value(name = "custom_lstm")]
     CustomLstm,
+    /// The peephole LSTM of `examples/cells/` (Gers & Schmidhuber 2000), user-written.
+    #[value(name = "peephole_lstm")]
+    PeepholeLstm,
+    /// The layer-normalised LSTM of `examples/cells/` (Ba et al. 2016), user-written.
+    #[value(name = "ln_lstm")]
+    LnLstm,
 }
+
+/// The published cells of `examples/cells/`, written as any user would.
+#[allow(dead_code)]
+#[path = "cells/cells.rs"]
+mod cells;
 
 /// Time one training step of a recurrent layer.
 #[derive(Parser, Debug)]
@@ -83,10 +94,10 @@ impl Cell<f32> for CustomLstm {
         self.w_hh.shape()[1]
     }
     fn project<'t>(&self, p: &Binding<'t, f32>, x: Var<'t, f32>) -> Result<Var<'t, f32>, NnError> {
-        Ok(x.try_matmul_t(p.param(&self.w_ih), false, true)?)
+        Ok(x.try_matmul(p.param(&self.w_ih).t())?)
     }
     fn step<'t>(&self, p: &Binding<'t, f32>, xp: Var<'t, f32>, s: &LstmState<'t, f32>) -> Result<LstmState<'t, f32>, NnError> {
-        let g = (xp + s.h.try_matmul_t(p.param(&self.w_hh), false, true)? + p.param(&self.b)).try_chunk(4, 1)?;
+        let g = (xp + s.h.try_matmul(p.param(&self.w_hh).t())? + p.param(&self.b)).try_chunk(4, 1)?;
         let c = g[1].sigmoid() * s.c + g[0].sigmoid() * g[2].tanh();
         Ok(LstmState { h: g[3].sigmoid() * c.tanh(), c })
     }
@@ -152,9 +163,18 @@ fn main() {
         CellArg::Gru => time(&Rnn::spec(i, h).bidirectional(bi).gru::<f32, _>(&mut rng), &x, a.iters),
         CellArg::Rnn => time(&Rnn::spec(i, h).bidirectional(bi).elman::<f32, _>(Activation::Tanh, &mut rng), &x, a.iters),
         CellArg::CustomLstm => time(&Rnn::spec(i, h).bidirectional(bi).cells(|inp| CustomLstm::new(inp, h, &mut rng)), &x, a.iters),
+        CellArg::PeepholeLstm => {
+            time(&Rnn::spec(i, h).bidirectional(bi).cells(|inp| cells::PeepholeLstm::new(inp, h, &mut rng)), &x, a.iters)
+        }
+        CellArg::LnLstm => time(&Rnn::spec(i, h).bidirectional(bi).cells(|inp| cells::LnLstm::new(inp, h, &mut rng)), &x, a.iters),
     };
     t.sort_by(|p, q| p.partial_cmp(q).expect("finite times"));
-    let cell = format!("{:?}", a.cell).to_lowercase().replace("customlstm", "custom_lstm");
+    let cell = match a.cell {
+        CellArg::CustomLstm => "custom_lstm".to_string(),
+        CellArg::PeepholeLstm => "peephole_lstm".to_string(),
+        CellArg::LnLstm => "ln_lstm".to_string(),
+        other => format!("{other:?}").to_lowercase(),
+    };
     println!(
         "{{\"framework\": \"tapegrad\", \"cell\": \"{cell}\", \"seq\": {}, \"batch\": {}, \"input\": {}, \"hidden\": {}, \"bidirectional\": {}, \"threads\": {}, \"iters\": {}, \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"max_ms\": {:.4}, \"peak_mib\": {}}}",
         a.seq,

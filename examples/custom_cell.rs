@@ -27,11 +27,11 @@ impl Cell<f64> for Mgu {
     type State<'t> = Var<'t, f64>;
     fn input_size(&self) -> usize { self.w.shape()[1] }
     fn hidden_size(&self) -> usize { self.u_f.shape()[0] }
-    fn project<'t>(&self, p: &Binding<'t, f64>, x: Var<'t, f64>) -> Result<Var<'t, f64>, NnError> { Ok(x.try_matmul_t(p.param(&self.w), false, true)? + p.param(&self.b)) }
+    fn project<'t>(&self, p: &Binding<'t, f64>, x: Var<'t, f64>) -> Result<Var<'t, f64>, NnError> { Ok(x.try_matmul(p.param(&self.w).t())? + p.param(&self.b)) }
     fn step<'t>(&self, p: &Binding<'t, f64>, xp: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
         let gx = xp.try_chunk(2, 1)?;
-        let f = (gx[0] + h.matmul_t(p.param(&self.u_f), false, true)).sigmoid();
-        let cand = (gx[1] + (f * *h).matmul_t(p.param(&self.u_h), false, true)).tanh();
+        let f = (gx[0] + h.matmul(p.param(&self.u_f).t())).sigmoid();
+        let cand = (gx[1] + (f * *h).matmul(p.param(&self.u_h).t())).tanh();
         Ok(*h + f * (cand - *h))
     }
 }

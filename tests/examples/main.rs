@@ -1,6 +1,7 @@
 //! The top-level examples, run small and checked: each module includes one
 //! example's source and asserts what it prints it has learned or computed.
 
+mod cells;
 mod char_lm;
 mod classify;
 mod custom_cell;

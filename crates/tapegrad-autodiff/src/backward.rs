@@ -467,11 +467,11 @@ impl<T: Scalar> Deferred<T> {
     fn multiply_out(&mut self) {
         let part = match &self.pairs[..] {
             [] => return,
-            [(x, y)] => x.matmul_t(y, true, false),
+            [(x, y)] => x.t().matmul(y),
             pairs => {
                 let xs: Vec<&Tensor<T>> = pairs.iter().map(|p| &p.0).collect();
                 let ys: Vec<&Tensor<T>> = pairs.iter().map(|p| &p.1).collect();
-                Tensor::concat(&xs, 0).matmul_t(&Tensor::concat(&ys, 0), true, false)
+                Tensor::concat(&xs, 0).t().matmul(&Tensor::concat(&ys, 0))
             }
         };
         self.pairs.clear();
@@ -524,6 +524,7 @@ fn rule<'t, T: Scalar>(
         Op::Reduce(r) => smallvec::smallvec![Some(r.backward(&inputs[0], out, g))],
         Op::MatMul { trans_a, trans_b } => crate::matmul::backward(*trans_a, *trans_b, &inputs[0], &inputs[1], g, wants),
         Op::Shape(s) => s.backward(inputs, g, wants),
+        Op::LayerNorm(l) => l.backward(inputs, g, wants),
         Op::Index(ix) => ix.backward(inputs, g, wants),
         Op::Select(sel) => sel.backward(g, wants),
         Op::Custom(c) => c.backward(inputs, out, g)?.into_iter().collect(),

@@ -181,35 +181,47 @@ impl<'t, T: Scalar> ops::Neg for Var<'t, T> {
     }
 }
 
-// `x + 1.0`, `x * 2.0`, `1.0 - x`, ... as scale/add_scalar, which record
-// one op and no constant tensor. `x / s` is the exception: it is a true
-// division by a recorded scalar constant (two nodes, the constant costing
-// nothing in the sweep), because `x·(1/s)` rounds twice and is not `x/s`
+// `x + s`, `x * s`, `s - x`, ... as scale/add_scalar, which record one
+// op and no constant tensor, for any `T: Scalar` (so generic code can
+// write `x * T::one()`). `x / s` is the exception: it is a true division
+// by a recorded scalar constant (two nodes, the constant costing nothing
+// in the sweep), because `x·(1/s)` rounds twice and is not `x/s`
 // (`3.0 * (1.0 / 10.0)` is 0.30000000000000004, `3.0 / 10.0` is 0.3). Its
 // derivative is `div`'s own rule, `g / s`, so first and second derivatives
-// are those of `x / tape.scalar(s)` bit for bit.
-macro_rules! scalar_operators {
+// are those of `x / tape.scalar(s)` bit for bit. A scalar on the left
+// (`1.0 - x`) is implemented for `f32` and `f64` only: the orphan rule
+// forbids it for a generic `T`.
+impl<'t, T: Scalar> ops::Add<T> for Var<'t, T> {
+    type Output = Var<'t, T>;
+    #[track_caller]
+    fn add(self, s: T) -> Self::Output {
+        self.add_scalar(s)
+    }
+}
+impl<'t, T: Scalar> ops::Sub<T> for Var<'t, T> {
+    type Output = Var<'t, T>;
+    #[track_caller]
+    fn sub(self, s: T) -> Self::Output {
+        self.add_scalar(-s)
+    }
+}
+impl<'t, T: Scalar> ops::Mul<T> for Var<'t, T> {
+    type Output = Var<'t, T>;
+    #[track_caller]
+    fn mul(self, s: T) -> Self::Output {
+        self.scale(s)
+    }
+}
+impl<'t, T: Scalar> ops::Div<T> for Var<'t, T> {
+    type Output = Var<'t, T>;
+    #[track_caller]
+    fn div(self, s: T) -> Self::Output {
+        self.div(self.tape.scalar(s))
+    }
+}
+
+macro_rules! scalar_left_operators {
     ($($t:ty),*) => {$(
-        impl<'t> ops::Add<$t> for Var<'t, $t> {
-            type Output = Var<'t, $t>;
-            #[track_caller]
-            fn add(self, s: $t) -> Self::Output { self.add_scalar(s) }
-        }
-        impl<'t> ops::Sub<$t> for Var<'t, $t> {
-            type Output = Var<'t, $t>;
-            #[track_caller]
-            fn sub(self, s: $t) -> Self::Output { self.add_scalar(-s) }
-        }
-        impl<'t> ops::Mul<$t> for Var<'t, $t> {
-            type Output = Var<'t, $t>;
-            #[track_caller]
-            fn mul(self, s: $t) -> Self::Output { self.scale(s) }
-        }
-        impl<'t> ops::Div<$t> for Var<'t, $t> {
-            type Output = Var<'t, $t>;
-            #[track_caller]
-            fn div(self, s: $t) -> Self::Output { self.div(self.tape.scalar(s)) }
-        }
         impl<'t> ops::Add<Var<'t, $t>> for $t {
             type Output = Var<'t, $t>;
             #[track_caller]
@@ -227,4 +239,4 @@ macro_rules! scalar_operators {
         }
     )*};
 }
-scalar_operators!(f32, f64);
+scalar_left_operators!(f32, f64);

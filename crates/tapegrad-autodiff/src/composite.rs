@@ -148,6 +148,35 @@ impl<'t, T: Scalar> Var<'t, T> {
         or_panic(self.try_softmax(axis))
     }
 
+    /// Linear interpolation `self + weight ⊙ (end − self)` (PyTorch's
+    /// `torch.lerp(self, end, weight)`), broadcasting; `weight` 0 gives
+    /// `self`, 1 gives `end`. Derivative: `1 − weight`, `weight`,
+    /// `end − self`.
+    ///
+    /// ```
+    /// # use tapegrad_autodiff::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let a = tape.leaf(Tensor::from_vec(vec![0.0, 10.0], &[2]));
+    /// let b = tape.leaf(Tensor::from_vec(vec![4.0, 20.0], &[2]));
+    /// let w = tape.leaf(Tensor::from_vec(vec![0.25, 1.0], &[2]));
+    /// assert_eq!(a.try_lerp(b, w).unwrap().value().data(), &[1.0, 20.0]);
+    /// ```
+    ///
+    /// # Errors
+    /// A broadcast error naming `sub`, `mul` or `add` and the shapes.
+    #[track_caller]
+    pub fn try_lerp(self, end: Var<'t, T>, weight: Var<'t, T>) -> Result<Self> {
+        self.try_add(weight.try_mul(end.try_sub(self)?)?)
+    }
+    /// Panicking form of [`Var::try_lerp`].
+    ///
+    /// # Panics
+    /// With the message of the error `try_lerp` returns.
+    #[track_caller]
+    pub fn lerp(self, end: Var<'t, T>, weight: Var<'t, T>) -> Self {
+        or_panic(self.try_lerp(end, weight))
+    }
+
     /// `self` where `mask` is 1 and `other` where it is 0, as
     /// `mask·self + (1-mask)·other` (`mask` a constant 0/1 tensor,
     /// broadcasting). Derivative: `mask`, `1 - mask`. A NaN or infinity

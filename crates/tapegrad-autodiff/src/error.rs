@@ -70,6 +70,34 @@ pub enum AutodiffError {
         /// The user's call site that recorded the op.
         location: String,
     },
+    /// A statistic along an axis was asked of fewer elements than it needs
+    /// (an unbiased variance of one element divides by zero).
+    #[error("{op}: axis {axis} of shape {shape:?} has {size} element(s); {what} needs at least {needed}")]
+    TooFewElements {
+        /// The operation.
+        op: &'static str,
+        /// The reduced axis.
+        axis: usize,
+        /// The input's shape.
+        shape: Shape,
+        /// The axis' size.
+        size: usize,
+        /// What the statistic needs.
+        needed: usize,
+        /// The estimate asked for, in words.
+        what: &'static str,
+    },
+    /// A normalisation over the last `axes` axes of a tensor that has no
+    /// such axes (none asked, or more than its rank).
+    #[error("{op}: cannot normalise over the last {axes} axes of shape {shape:?}: need between 1 and its rank")]
+    NormalizedAxes {
+        /// The operation.
+        op: &'static str,
+        /// How many trailing axes were asked.
+        axes: usize,
+        /// The input's shape.
+        shape: Shape,
+    },
     /// A gradient check could not run (not a failed comparison: see the
     /// report for that).
     #[error("gradcheck: {message}")]

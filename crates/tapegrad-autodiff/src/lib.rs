@@ -61,6 +61,7 @@ mod gradcheck;
 mod index;
 mod jacobian;
 mod matmul;
+mod norm;
 mod pieces;
 mod reduce;
 mod select;
@@ -79,6 +80,8 @@ pub use gradcheck::{
     check_fn, gradcheck, gradgradcheck, hvp, CheckFn, CheckMode, GradcheckOptions, GradcheckReport, InputReport, Mismatch,
 };
 pub use jacobian::{causality_violation, jacobian, jvp, vjp, CausalityViolation};
+pub use matmul::{ValOperand, VarOperand};
+pub use norm::Correction;
 pub use tape::{Tape, Var};
-pub use tapegrad_tensor::{Scalar, Shape, Tensor, TensorError};
+pub use tapegrad_tensor::{Scalar, Shape, Tensor, TensorError, Transposed, TransposedMatmul};
 pub use val::Val;

@@ -19,6 +19,7 @@ pub(crate) enum Unary<T> {
     Abs,
     Square,
     Recip,
+    OneMinus,
     Powf(T),
     Scale(T),
     AddScalar(T),
@@ -37,6 +38,7 @@ impl<T: Scalar> Unary<T> {
             Unary::Abs => "abs",
             Unary::Square => "square",
             Unary::Recip => "recip",
+            Unary::OneMinus => "one_minus",
             Unary::Powf(_) => "powf",
             Unary::Scale(_) => "scale",
             Unary::AddScalar(_) => "add_scalar",
@@ -56,6 +58,7 @@ impl<T: Scalar> Unary<T> {
             Unary::Abs => x.abs(),
             Unary::Square => x.square(),
             Unary::Recip => x.recip(),
+            Unary::OneMinus => x.map(|v| T::one() - v),
             Unary::Powf(p) => x.powf(p),
             Unary::Scale(s) => x.scale(s),
             Unary::AddScalar(s) => x.add_scalar(s),
@@ -79,6 +82,7 @@ impl<T: Scalar> Unary<T> {
             Unary::Abs => g.mul_const(&x.value().sign()),       // sign(x)
             Unary::Square => Val::fused_by(g, x, |x| x + x, |g, x| g.mul(&x.scale(two))), // 2x
             Unary::Recip => g.mul(&y.square()).neg(),           // -1/x² = -y²
+            Unary::OneMinus => g.neg(),                         // -1
             Unary::Powf(p) => g.mul(&x.powf(p - T::one()).scale(p)), // p·xᵖ⁻¹
             Unary::Scale(s) => g.scale(s),                      // s
             Unary::AddScalar(_) => g.clone(),                   // 1
@@ -208,6 +212,17 @@ impl<'t, T: Scalar> Var<'t, T> {
     #[track_caller]
     pub fn recip(self) -> Self {
         self.unary(Unary::Recip)
+    }
+    /// Elementwise `1 - x` (a gate's complement), one op. Derivative: `-1`.
+    ///
+    /// ```
+    /// # use tapegrad_autodiff::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// assert_eq!(tape.leaf(Tensor::scalar(0.25)).one_minus().value().item(), 0.75);
+    /// ```
+    #[track_caller]
+    pub fn one_minus(self) -> Self {
+        self.unary(Unary::OneMinus)
     }
     /// Elementwise `xᵖ`. Derivative: `p·xᵖ⁻¹`.
     ///

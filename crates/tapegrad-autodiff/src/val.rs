@@ -171,22 +171,10 @@ impl<'t, T: Scalar> Val<'t, T> {
         }
     }
 
-    /// `op(self) · op(other)` with optional transposes of the last two axes.
-    #[track_caller]
-    pub fn matmul_t(&self, other: &Self, trans_a: bool, trans_b: bool) -> Self {
-        match (self, other) {
-            (Val::Tensor(a), Val::Tensor(b)) => Val::Tensor(a.matmul_t(b, trans_a, trans_b)),
-            _ => {
-                let (a, b) = (self.to_var_with(other), other.to_var_with(self));
-                Val::Var(a.matmul_t(b, trans_a, trans_b))
-            }
-        }
-    }
-
     /// Lifts a tensor to a constant on the tape of `other` (which must be a
     /// variable if `self` is not).
     #[track_caller]
-    fn to_var_with(&self, other: &Self) -> Var<'t, T> {
+    pub(crate) fn to_var_with(&self, other: &Self) -> Var<'t, T> {
         match (self, other) {
             (Val::Var(v), _) => *v,
             (Val::Tensor(t), Val::Var(o)) => o.tape.constant(t.clone()),

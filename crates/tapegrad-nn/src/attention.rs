@@ -230,12 +230,12 @@ impl<T: Scalar> Attention<T> {
     /// `(B, S, Dk)`.
     fn scores<'t>(&self, bind: &Binding<'t, T>, q: Var<'t, T>, keys: Var<'t, T>) -> Result<Var<'t, T>> {
         Ok(match self {
-            Attention::Dot => q.try_matmul_t(keys, false, true)?,
-            Attention::General { weight } => q.try_matmul(bind.param(weight))?.try_matmul_t(keys, false, true)?,
+            Attention::Dot => q.try_matmul(keys.t())?,
+            Attention::General { weight } => q.try_matmul(bind.param(weight))?.try_matmul(keys.t())?,
             Attention::Additive { w_query, w_key, bias, v } => {
                 let (b, tq, s, a) = (q.shape()[0], q.shape()[1], keys.shape()[1], v.shape()[0]);
-                let pq = q.try_matmul_t(bind.param(w_query), false, true)?.try_reshape(&[b, tq, 1, a])?;
-                let pk = keys.try_matmul_t(bind.param(w_key), false, true)?.try_add(bind.param(bias))?.try_reshape(&[b, 1, s, a])?;
+                let pq = q.try_matmul(bind.param(w_query).t())?.try_reshape(&[b, tq, 1, a])?;
+                let pk = keys.try_matmul(bind.param(w_key).t())?.try_add(bind.param(bias))?.try_reshape(&[b, 1, s, a])?;
                 let e = pq.try_add(pk)?.tanh().try_reshape(&[b * tq * s, a])?;
                 e.try_matmul(bind.param(v).try_reshape(&[a, 1])?)?.try_reshape(&[b, tq, s])?
             }

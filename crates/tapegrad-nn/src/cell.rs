@@ -189,7 +189,7 @@ pub fn uniform_init<T: Scalar, R: Rng + ?Sized>(shape: &[usize], hidden: usize, 
 /// a whole sequence's projection, so a step only adds `h·W_hhᵀ` (the sum is
 /// the same; the bias gradients are summed over all steps by one reduction).
 pub(crate) fn project<'t, T: Scalar>(x: Var<'t, T>, w_ih: Var<'t, T>, b_ih: Var<'t, T>, b_hh: Var<'t, T>) -> Result<Var<'t, T>> {
-    Ok(x.try_matmul_t(w_ih, false, true)?.try_add(b_ih.try_add(b_hh)?)?)
+    Ok(x.try_linear(w_ih, Some(b_ih.try_add(b_hh)?))?)
 }
 
 /// Checks the arguments of a built-in cell's step: `x` is `(B, width)`
@@ -220,5 +220,5 @@ pub(crate) fn check_step<T: Scalar>(
 /// `x·Wᵀ + b` with `W` stored `(out, in)` as PyTorch stores it (the
 /// transpose is read through strides, not copied).
 pub(crate) fn affine<'t, T: Scalar>(x: Var<'t, T>, w: Var<'t, T>, b: Var<'t, T>) -> Result<Var<'t, T>> {
-    Ok(x.try_matmul_t(w, false, true)?.try_add(b)?)
+    Ok(x.try_linear(w, Some(b))?)
 }

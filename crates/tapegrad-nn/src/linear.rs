@@ -60,13 +60,7 @@ impl<T: Scalar> Linear<T> {
         if s.len() < 2 || s[s.len() - 1] != inp {
             return Err(NnError::InputShape { op: "Linear", expected: format!("(..., {inp})"), got: s });
         }
-        let (w, b) = (bind.param(&self.weight), bind.param(&self.bias));
-        let rows: usize = s[..s.len() - 1].iter().product();
-        let y = x.try_reshape(&[rows, inp])?.try_matmul_t(w, false, true)?.try_add(b)?;
-        let mut out: Shape = s.clone();
-        let last = out.len() - 1;
-        out[last] = self.weight.shape()[0];
-        Ok(y.try_reshape(&out)?)
+        Ok(x.try_linear(bind.param(&self.weight), Some(bind.param(&self.bias)))?)
     }
 }
 

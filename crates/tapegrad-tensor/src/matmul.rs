@@ -248,8 +248,114 @@ fn operand(op: &'static str, shape: &[usize], trans: bool) -> Result<Operand> {
     Ok(Operand { batch, rows, cols, rs, cs, batch_stride: r * c })
 }
 
+/// A matrix operand read with its last two axes swapped, without copying:
+/// what [`Tensor::t`] (and `Var::t` in tapegrad-autodiff) returns. Products
+/// accept it wherever they accept the plain operand, and it has a product
+/// of its own for a transposed left operand, so no function takes
+/// positional transpose flags. For a materialised transpose use
+/// [`Tensor::try_transpose`].
+///
+/// ```
+/// use tapegrad_tensor::Tensor;
+/// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]);
+/// assert_eq!(a.t().matmul(&a).data(), &[35.0, 44.0, 44.0, 56.0]); // Aᵀ·A
+/// assert_eq!(a.matmul(a.t()).shape(), &[3, 3]); // A·Aᵀ
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Transposed<M>(pub M);
+
+/// A right operand of [`Tensor::try_matmul`]: a tensor, or a [`Transposed`]
+/// one. Sealed; only the crate's own implementations exist.
+pub trait MatmulOperand<'a, T: Scalar>: sealed::Sealed {
+    /// The tensor and whether it is read transposed.
+    #[doc(hidden)]
+    fn operand(self) -> (&'a Tensor<T>, bool);
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T: crate::Scalar> Sealed for &crate::Tensor<T> {}
+    impl<T: crate::Scalar> Sealed for super::Transposed<&crate::Tensor<T>> {}
+}
+
+impl<'a, T: Scalar> MatmulOperand<'a, T> for &'a Tensor<T> {
+    fn operand(self) -> (&'a Tensor<T>, bool) {
+        (self, false)
+    }
+}
+
+impl<'a, T: Scalar> MatmulOperand<'a, T> for Transposed<&'a Tensor<T>> {
+    fn operand(self) -> (&'a Tensor<T>, bool) {
+        (self.0, true)
+    }
+}
+
+/// A left operand that can multiply `R` when read transposed: the
+/// machinery behind [`Transposed::try_matmul`], implemented for tensors
+/// here and for variables in tapegrad-autodiff.
+pub trait TransposedMatmul<R> {
+    /// The product's type.
+    type Output;
+    /// The error a bad pair of shapes gives.
+    type Error: std::fmt::Display;
+    /// `selfᵀ · rhs`.
+    ///
+    /// # Errors
+    /// The implementor's shape error.
+    fn try_transposed_matmul(self, rhs: R) -> std::result::Result<Self::Output, Self::Error>;
+}
+
+impl<'a, T: Scalar, R: MatmulOperand<'a, T>> TransposedMatmul<R> for &'a Tensor<T> {
+    type Output = Tensor<T>;
+    type Error = TensorError;
+    fn try_transposed_matmul(self, rhs: R) -> Result<Tensor<T>> {
+        let (b, tb) = rhs.operand();
+        self.product(b, true, tb)
+    }
+}
+
+impl<M> Transposed<M> {
+    /// `Mᵀ · rhs`, the transpose read through strides: see
+    /// [`Tensor::try_matmul`] for shapes.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]);
+    /// let b = Tensor::from_vec(vec![1.0f64, 0.0, 0.0, 1.0], &[2, 2]);
+    /// assert_eq!(a.t().try_matmul(b.t()).unwrap_err().to_string(),
+    ///     "matmul: shapes [3, 2] and [2, 2] are incompatible: the inner dimensions differ"); // Aᵀ·Bᵀ: 3 ≠ 2
+    /// assert_eq!(a.t().try_matmul(&a).unwrap().shape(), &[2, 2]);
+    /// ```
+    ///
+    /// # Errors
+    /// As the plain product of the operand (for tensors,
+    /// [`Tensor::try_matmul`]), with the shapes as stored.
+    pub fn try_matmul<R>(self, rhs: R) -> std::result::Result<M::Output, M::Error>
+    where
+        M: TransposedMatmul<R>,
+    {
+        self.0.try_transposed_matmul(rhs)
+    }
+
+    /// Panicking form of [`Transposed::try_matmul`].
+    ///
+    /// # Panics
+    /// With the message of the error `try_matmul` returns.
+    #[track_caller]
+    pub fn matmul<R>(self, rhs: R) -> M::Output
+    where
+        M: TransposedMatmul<R>,
+    {
+        match self.0.try_transposed_matmul(rhs) {
+            Ok(y) => y,
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 impl<T: Scalar> Tensor<T> {
-    /// Matrix product `self · other`.
+    /// Matrix product `self · other`, where `other` is a tensor or a
+    /// [`Transposed`] one (`b.t()`, read through strides, not copied).
     ///
     /// Shapes: `(m,k)·(k,n) → (m,n)`; batched `(b,m,k)·(b,k,n) → (b,m,n)`;
     /// a 2-D operand is broadcast over the other's batch, so
@@ -262,17 +368,20 @@ impl<T: Scalar> Tensor<T> {
     /// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]);
     /// let i = Tensor::eye(2);
     /// assert_eq!(a.try_matmul(&i).unwrap(), a);
+    /// assert_eq!(a.matmul(a.t()).data(), &[5.0, 11.0, 11.0, 25.0]); // A·Aᵀ
     /// assert!(a.try_matmul(&Tensor::ones(&[3, 1])).is_err());
     /// ```
     ///
     /// # Errors
     /// [`TensorError::Rank`] for an operand that is not 2-D or 3-D,
-    /// [`TensorError::ShapeMismatch`] naming both shapes when the inner
-    /// dimensions or batch sizes differ; [`TensorError::ShapeOverflow`] or
-    /// [`TensorError::TooLarge`] if the result cannot exist (empty
-    /// operands `(m, 0)·(0, n)` make an `(m, n)` result).
-    pub fn try_matmul(&self, other: &Self) -> Result<Self> {
-        self.try_matmul_t(other, false, false)
+    /// [`TensorError::ShapeMismatch`] naming both shapes (as stored, before
+    /// any transpose) when the inner dimensions or batch sizes differ;
+    /// [`TensorError::ShapeOverflow`] or [`TensorError::TooLarge`] if the
+    /// result cannot exist (empty operands `(m, 0)·(0, n)` make an `(m, n)`
+    /// result).
+    pub fn try_matmul<'a>(&self, other: impl MatmulOperand<'a, T>) -> Result<Self> {
+        let (b, tb) = other.operand();
+        self.product(b, false, tb)
     }
 
     /// Panicking form of [`Tensor::try_matmul`].
@@ -280,25 +389,26 @@ impl<T: Scalar> Tensor<T> {
     /// # Panics
     /// With the message of the error `try_matmul` would return.
     #[track_caller]
-    pub fn matmul(&self, other: &Self) -> Self {
+    pub fn matmul<'a>(&self, other: impl MatmulOperand<'a, T>) -> Self {
         or_panic(self.try_matmul(other))
     }
 
-    /// Matrix product with either operand transposed in its last two axes,
-    /// `op(self) · op(other)` where `op` is identity or transpose as
-    /// `trans_a`/`trans_b` say. The transpose is a change of strides, not a
-    /// copy.
+    /// This matrix (or batch of matrices) read with its last two axes
+    /// swapped, as an operand of a product; no copy is made.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
-    /// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]);
-    /// let ata = a.try_matmul_t(&a, true, false).unwrap(); // Aᵀ·A, 2×2
-    /// assert_eq!(ata.data(), &[35.0, 44.0, 44.0, 56.0]);
+    /// let w = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    /// let x = Tensor::ones(&[1, 3]);
+    /// assert_eq!(x.matmul(w.t()).data(), &[6.0, 15.0]); // x·Wᵀ
     /// ```
-    ///
-    /// # Errors
-    /// As [`Tensor::try_matmul`], with the shapes as given (before transposing).
-    pub fn try_matmul_t(&self, other: &Self, trans_a: bool, trans_b: bool) -> Result<Self> {
+    pub fn t(&self) -> Transposed<&Self> {
+        Transposed(self)
+    }
+
+    /// `op(self)·op(other)`, `op` the identity or a transpose of the last
+    /// two axes as the flags say, read through strides.
+    pub(crate) fn product(&self, other: &Self, trans_a: bool, trans_b: bool) -> Result<Self> {
         const OP: &str = "matmul";
         let a = operand(OP, self.shape(), trans_a)?;
         let b = operand(OP, other.shape(), trans_b)?;
@@ -350,14 +460,5 @@ impl<T: Scalar> Tensor<T> {
         // the batched loop one m·n chunk per batch entry.
         unsafe { c.set_len(len) };
         Ok(Tensor::from_parts(c, out))
-    }
-
-    /// Panicking form of [`Tensor::try_matmul_t`].
-    ///
-    /// # Panics
-    /// With the message of the error `try_matmul_t` would return.
-    #[track_caller]
-    pub fn matmul_t(&self, other: &Self, trans_a: bool, trans_b: bool) -> Self {
-        or_panic(self.try_matmul_t(other, trans_a, trans_b))
     }
 }

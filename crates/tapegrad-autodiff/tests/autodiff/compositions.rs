@@ -14,7 +14,7 @@ fn step<'t>(k: u8, x: Var<'t, f64>, w: Var<'t, f64>) -> Result<Var<'t, f64>> {
         0 => x.tanh(),
         1 => x.try_mul(w)?,
         2 => x.try_add(w.sigmoid())?,
-        3 => x.try_matmul_t(w, false, true)?.try_matmul(w)?.scale(0.3),
+        3 => x.try_matmul(w.t())?.try_matmul(w)?.scale(0.3),
         4 => x.try_sub(x.try_mean_axis(1, true)?)?,
         5 => x.try_log_softmax(1)?,
         6 => x.square().add_scalar(1.0).ln(),

@@ -16,6 +16,7 @@ mod ops_binary;
 mod ops_index;
 mod ops_matmul;
 mod ops_reduce;
+mod ops_research;
 mod ops_select;
 mod ops_shape;
 mod ops_unary;

@@ -5,7 +5,18 @@ use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tapegrad_autodiff::strategies::check;
-use tapegrad_autodiff::{CheckMode, GradcheckOptions, Tensor};
+use tapegrad_autodiff::{CheckMode, GradcheckOptions, Result, Tensor, Var};
+
+/// `op(a)·op(b)` through the operand markers (`w.t()`), for the tests that
+/// sweep every transpose combination.
+fn product<'t>(a: Var<'t, f64>, ta: bool, b: Var<'t, f64>, tb: bool) -> Result<Var<'t, f64>> {
+    match (ta, tb) {
+        (false, false) => a.try_matmul(b),
+        (false, true) => a.try_matmul(b.t()),
+        (true, false) => a.t().try_matmul(b),
+        (true, true) => a.t().try_matmul(b.t()),
+    }
+}
 
 fn rand(shape: &[usize], seed: u64) -> Tensor<f64> {
     Tensor::rand_uniform(shape, -1.0, 1.0, &mut StdRng::seed_from_u64(seed))
@@ -30,7 +41,7 @@ proptest! {
             1 => (rand(&[batch, ad[0], ad[1]], seed), rand(&[batch, bd[0], bd[1]], seed + 1)),
             _ => (rand(&[batch, ad[0], ad[1]], seed), rand(&bd, seed + 1)),
         };
-        check(move |_, v| v[0].try_matmul_t(v[1], ta, tb), &[a, b])?;
+        check(move |_, v| product(v[0], ta, v[1], tb), &[a, b])?;
     }
 }
 
@@ -61,15 +72,15 @@ fn shared_weight_over_many_products_gets_the_sum_of_every_use() {
         let w = tape.leaf(w0.clone());
         let mut loss = tape.constant(Tensor::scalar(0.0));
         for (t, x) in xs.iter().enumerate() {
-            let y = tape.constant(x.clone()).matmul_t(w, false, tb);
+            let y = product(tape.constant(x.clone()), false, w, tb).unwrap();
             loss = loss + (y * y).sum_all().scale(1.0 + t as f64 / 10.0);
         }
         let got = tape.backward(loss).unwrap().get(w).unwrap().clone();
         // One by one: dL/dY = 2·c·Y, and each use adds its own product.
         let mut want = Tensor::<f64>::zeros(w0.shape());
         for (t, x) in xs.iter().enumerate() {
-            let g = x.matmul_t(&w0, false, tb).scale(2.0 * (1.0 + t as f64 / 10.0));
-            let part = if tb { g.matmul_t(x, true, false) } else { x.matmul_t(&g, true, false) };
+            let g = if tb { x.matmul(w0.t()) } else { x.matmul(&w0) }.scale(2.0 * (1.0 + t as f64 / 10.0));
+            let part = if tb { g.t().matmul(x) } else { x.t().matmul(&g) };
             want = &want + &part;
         }
         for (a, b) in got.data().iter().zip(want.data()) {
@@ -82,7 +93,7 @@ fn shared_weight_over_many_products_gets_the_sum_of_every_use() {
         move |tape, v| {
             let mut loss = tape.constant(Tensor::scalar(0.0));
             for x in &few {
-                loss = loss + tape.constant(x.clone()).matmul_t(v[0], false, true).tanh().sum_all();
+                loss = loss + tape.constant(x.clone()).matmul(v[0].t()).tanh().sum_all();
             }
             Ok(loss)
         },

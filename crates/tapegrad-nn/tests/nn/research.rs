@@ -78,12 +78,12 @@ impl Cell<f64> for Mgu {
         self.u_f.shape()[0]
     }
     fn project<'t>(&self, p: &Binding<'t, f64>, x: Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
-        Ok(x.try_matmul_t(p.param(&self.w), false, true)?.try_add(p.param(&self.b))?)
+        Ok(x.try_matmul(p.param(&self.w).t())?.try_add(p.param(&self.b))?)
     }
     fn step<'t>(&self, p: &Binding<'t, f64>, xp: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
         let gx = xp.try_chunk(2, 1)?;
-        let f = gx[0].try_add(h.try_matmul_t(p.param(&self.u_f), false, true)?)?.sigmoid();
-        let cand = gx[1].try_add(f.try_mul(*h)?.try_matmul_t(p.param(&self.u_h), false, true)?)?.tanh();
+        let f = gx[0].try_add(h.try_matmul(p.param(&self.u_f).t())?)?.sigmoid();
+        let cand = gx[1].try_add(f.try_mul(*h)?.try_matmul(p.param(&self.u_h).t())?)?.tanh();
         Ok(h.try_add(f.try_mul(cand.try_sub(*h)?)?)?)
     }
 }
@@ -148,13 +148,13 @@ impl Cell<f64> for Planted {
         self.inner.hidden_size()
     }
     fn project<'t>(&self, b: &Binding<'t, f64>, x: Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
-        let xp = x.try_matmul_t(b.param(&self.inner.weight_ih), false, true)?.try_add(b.param(&self.inner.bias_ih))?;
+        let xp = x.try_matmul(b.param(&self.inner.weight_ih).t())?.try_add(b.param(&self.inner.bias_ih))?;
         let Bug::TimeMean = self.bug else { return Ok(xp) };
         Ok(xp.try_add(xp.try_mean_axis(0, true)?)?)
     }
     fn step<'t>(&self, b: &Binding<'t, f64>, xp: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
         let w_hh = b.param(&self.inner.weight_hh);
-        let pre = xp.try_add(h.try_matmul_t(w_hh, false, true)?)?.try_add(b.param(&self.inner.bias_hh))?;
+        let pre = xp.try_add(h.try_matmul(w_hh.t())?)?.try_add(b.param(&self.inner.bias_hh))?;
         let tape = b.tape();
         Ok(match self.bug {
             Bug::BatchMean => {

@@ -2,7 +2,18 @@
 //! weight, every transpose combination, f64 and f32.
 
 use proptest::prelude::*;
-use tapegrad_tensor::Tensor;
+use tapegrad_tensor::{Scalar, Tensor};
+
+/// `op(a)·op(b)` through the operand markers (`x.t()`), for the tests that
+/// sweep every transpose combination.
+fn product<T: Scalar>(a: &Tensor<T>, ta: bool, b: &Tensor<T>, tb: bool) -> tapegrad_tensor::Result<Tensor<T>> {
+    match (ta, tb) {
+        (false, false) => a.try_matmul(b),
+        (false, true) => a.try_matmul(b.t()),
+        (true, false) => a.t().try_matmul(b),
+        (true, true) => a.t().try_matmul(b.t()),
+    }
+}
 
 fn naive(a: &Tensor<f64>, b: &Tensor<f64>, ta: bool, tb: bool) -> Tensor<f64> {
     let mat = |t: &Tensor<f64>, batch: usize, tr: bool| -> (Vec<f64>, usize, usize) {
@@ -64,13 +75,13 @@ proptest! {
             2 => (rand(&[batch, ad[0], ad[1]], seed), rand(&bd, seed + 1)),
             _ => (rand(&ad, seed), rand(&[batch, bd[0], bd[1]], seed + 1)),
         };
-        let got = a.try_matmul_t(&b, ta, tb).unwrap();
+        let got = product(&a, ta, &b, tb).unwrap();
         let want = naive(&a, &b, ta, tb);
         prop_assert_eq!(got.shape(), want.shape());
         for (g, w) in got.data().iter().zip(want.data()) {
             prop_assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()), "{g} vs {w}");
         }
-        let got32 = a.cast::<f32>().try_matmul_t(&b.cast::<f32>(), ta, tb).unwrap();
+        let got32 = product(&a.cast::<f32>(), ta, &b.cast::<f32>(), tb).unwrap();
         for (g, w) in got32.data().iter().zip(want.data()) {
             prop_assert!((*g as f64 - w).abs() <= 1e-5 * (1.0 + w.abs()), "f32 {g} vs {w}");
         }
@@ -107,13 +118,13 @@ fn large_random_products_in_every_layout() {
                 _ => (rand(&ad, seed), rand(&[batch, bd[0], bd[1]], seed + 50)),
             };
             let want = naive(&a, &b, ta, tb);
-            let got = a.matmul_t(&b, ta, tb);
+            let got = product(&a, ta, &b, tb).unwrap();
             assert_eq!(got.shape(), want.shape());
             for (g, w) in got.data().iter().zip(want.data()) {
                 assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()), "kind {kind} ta {ta} tb {tb}: {g} vs {w}");
             }
             // f32 rounding grows with k: allow k·eps per unit of magnitude.
-            let got32 = a.cast::<f32>().matmul_t(&b.cast::<f32>(), ta, tb);
+            let got32 = product(&a.cast::<f32>(), ta, &b.cast::<f32>(), tb).unwrap();
             let tol = k as f64 * f32::EPSILON as f64;
             for (g, w) in got32.data().iter().zip(want.data()) {
                 assert!((*g as f64 - w).abs() <= tol * (1.0 + w.abs()), "f32 kind {kind} ta {ta} tb {tb}: {g} vs {w}");
@@ -136,7 +147,7 @@ fn literal_products() {
     let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
     let b = Tensor::from_vec(vec![7.0f64, 8.0, 9.0, 10.0, 11.0, 12.0], &[3, 2]);
     assert_eq!(a.matmul(&b).data(), &[58.0, 64.0, 139.0, 154.0]);
-    assert_eq!(b.matmul_t(&a, true, true).data(), &[58.0, 139.0, 64.0, 154.0]);
+    assert_eq!(b.t().matmul(a.t()).data(), &[58.0, 139.0, 64.0, 154.0]);
     let batched = Tensor::stack(&[&a, &a.scale(2.0)], 0).matmul(&b);
     assert_eq!(batched.data(), &[58.0, 64.0, 139.0, 154.0, 116.0, 128.0, 278.0, 308.0]);
 }
@@ -154,9 +165,9 @@ fn threaded_products_split_by_rows_or_columns_equal_the_single_threaded_one() {
         let b = rand(&dims(k, n, tb), 8).cast::<f32>();
         let _setting = crate::THREAD_SETTING.lock().unwrap_or_else(|e| e.into_inner());
         tapegrad_tensor::set_num_threads(1);
-        let one = a.matmul_t(&b, false, tb);
+        let one = product(&a, false, &b, tb).unwrap();
         tapegrad_tensor::set_num_threads(2);
-        let two = a.matmul_t(&b, false, tb);
+        let two = product(&a, false, &b, tb).unwrap();
         assert_eq!(one.data(), two.data(), "{m}x{k}x{n}: splitting changed the result");
         let (ad, bd) = (a.data(), b.data());
         for (i, j) in [(0, 0), (m - 1, n - 1), (m / 2, n / 3), (m / 3, n - 1), (m - 1, 0)] {
@@ -185,7 +196,7 @@ fn reused_weight_products_are_right_and_never_stale() {
     for step in 0..4 {
         let h = rand(&[8, 128], 30 + step);
         let g = rand(&[8, 512], 40 + step);
-        close(&h.cast::<f32>().matmul_t(&w, false, true), &naive(&h, &w64, false, true), "h·Wᵀ");
+        close(&h.cast::<f32>().matmul(w.t()), &naive(&h, &w64, false, true), "h·Wᵀ");
         close(&g.cast::<f32>().matmul(&w), &naive(&g, &w64, false, false), "G·W");
     }
     assert_eq!(tapegrad_tensor::packed_operands(), before + 2, "one packing per layout, kept");
@@ -193,23 +204,23 @@ fn reused_weight_products_are_right_and_never_stale() {
     // reuse (from the cache) give the same bits.
     let h = rand(&[8, 128], 60).cast::<f32>();
     let fresh = Tensor::from_vec(w.data().to_vec(), w.shape());
-    assert_eq!(h.matmul_t(&fresh, false, true).data(), h.matmul_t(&w, false, true).data());
+    assert_eq!(h.matmul(fresh.t()).data(), h.matmul(w.t()).data());
     // Written while not shared (the cache holds only a weak reference).
     w.data_mut()[0] += 1.0;
     let mut w64b = w64.clone();
     w64b.data_mut()[0] += 1.0;
     let h = rand(&[8, 128], 50);
     for _ in 0..2 {
-        close(&h.cast::<f32>().matmul_t(&w, false, true), &naive(&h, &w64b, false, true), "after an in-place write");
+        close(&h.cast::<f32>().matmul(w.t()), &naive(&h, &w64b, false, true), "after an in-place write");
     }
     // Written while shared: the writer gets a copy; the other keeps the old values.
     let old = w.clone();
     w.data_mut()[1] -= 2.0;
     w64b.data_mut()[1] -= 2.0;
-    close(&h.cast::<f32>().matmul_t(&w, false, true), &naive(&h, &w64b, false, true), "the written copy");
+    close(&h.cast::<f32>().matmul(w.t()), &naive(&h, &w64b, false, true), "the written copy");
     let mut w64a = w64.clone();
     w64a.data_mut()[0] += 1.0;
-    close(&h.cast::<f32>().matmul_t(&old, false, true), &naive(&h, &w64a, false, true), "the untouched original");
+    close(&h.cast::<f32>().matmul(old.t()), &naive(&h, &w64a, false, true), "the untouched original");
 }
 
 /// A weight's buffer goes back to the buffer pool when its last tensor is
@@ -222,11 +233,11 @@ fn a_recycled_weight_buffer_never_serves_the_old_packing() {
     let h = rand(&[8, 256], 73);
     let first = w1.cast::<f32>();
     let address = first.data().as_ptr();
-    let _ = h.cast::<f32>().matmul_t(&first, false, true); // packs `first`
+    let _ = h.cast::<f32>().matmul(first.t()); // packs `first`
     drop(first);
     let second = w2.cast::<f32>();
     assert_eq!(second.data().as_ptr(), address, "512 KiB: the freed buffer is reused");
-    let got = h.cast::<f32>().matmul_t(&second, false, true);
+    let got = h.cast::<f32>().matmul(second.t());
     let want = naive(&h, &w2, false, true);
     for (g, w) in got.data().iter().zip(want.data()) {
         assert!((*g as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()), "{g} vs {w}");
