@@ -287,7 +287,7 @@ fn state_impl(input: &DeriveInput) -> syn::Result<Tokens> {
         }
     };
     let output = fields.iter().position(|f| f.attrs.iter().any(|a| a.path().is_ident("state"))).unwrap_or(0);
-    let parts: Vec<Tokens> = (0..fields.len()).map(|i| member(i)).map(|m| quote!(self.#m)).collect();
+    let parts: Vec<Tokens> = (0..fields.len()).map(&member).map(|m| quote!(self.#m)).collect();
     let rebuilt: Vec<Tokens> = (0..fields.len())
         .map(|i| {
             let m = member(i);
