@@ -7,36 +7,43 @@
 use rand::{rngs::StdRng, SeedableRng};
 use tapegrad::prelude::*;
 
-// ---- the whole cell: 28 lines (kept compact on purpose) ---------------
-pub(crate) use mgu::Mgu;
-#[rustfmt::skip]
-mod mgu {
-use rand::rngs::StdRng;
-use tapegrad::prelude::*;
-/// f = σ(x·W_fᵀ + h·U_fᵀ + b_f);  h̃ = tanh(x·W_hᵀ + (f⊙h)·U_hᵀ + b_h);  h' = (1-f)⊙h + f⊙h̃
+/// The minimal gated unit:
+/// `f = σ(x·W_fᵀ + h·U_fᵀ + b_f)`, `h̃ = tanh(x·W_hᵀ + (f⊙h)·U_hᵀ + b_h)`,
+/// `h' = (1 - f)⊙h + f⊙h̃`, with `W = [W_f; W_h]` and `b = [b_f; b_h]`.
 #[derive(Debug, Clone, Module)]
-pub(crate) struct Mgu { w: Param<f64>, u_f: Param<f64>, u_h: Param<f64>, b: Param<f64> }
+pub(crate) struct Mgu {
+    w: Param<f64>,
+    b: Param<f64>,
+    u_f: Param<f64>,
+    u_h: Param<f64>,
+}
 
 impl Mgu {
     pub(crate) fn new(input: usize, hidden: usize, rng: &mut StdRng) -> Self {
-        let init = |s: &[usize], r: &mut StdRng| Param::new(tapegrad::nn::uniform_init(s, hidden, r));
-        Mgu { w: init(&[2 * hidden, input], rng), u_f: init(&[hidden, hidden], rng), u_h: init(&[hidden, hidden], rng), b: init(&[2 * hidden], rng) }
+        let mut init = |s: &[usize]| Param::new(tapegrad::nn::uniform_init(s, hidden, rng));
+        Mgu { w: init(&[2 * hidden, input]), b: init(&[2 * hidden]), u_f: init(&[hidden, hidden]), u_h: init(&[hidden, hidden]) }
     }
 }
+
 impl Cell<f64> for Mgu {
     type State<'t> = Var<'t, f64>;
-    fn input_size(&self) -> usize { self.w.shape()[1] }
-    fn hidden_size(&self) -> usize { self.u_f.shape()[0] }
-    fn project<'t>(&self, p: &Binding<'t, f64>, x: Var<'t, f64>) -> Result<Var<'t, f64>, NnError> { Ok(x.try_matmul(p.param(&self.w).t())? + p.param(&self.b)) }
-    fn step<'t>(&self, p: &Binding<'t, f64>, xp: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
-        let gx = xp.try_chunk(2, 1)?;
+    fn input_size(&self) -> usize {
+        self.w.shape()[1]
+    }
+    fn hidden_size(&self) -> usize {
+        self.u_f.shape()[0]
+    }
+    /// Both gates' input terms for every step at once.
+    fn project<'t>(&self, p: &Binding<'t, f64>, x: Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
+        Ok(x.try_linear(p.param(&self.w), Some(p.param(&self.b)))?)
+    }
+    fn step<'t>(&self, p: &Binding<'t, f64>, gx: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
+        let gx = gx.try_chunk(2, 1)?;
         let f = (gx[0] + h.matmul(p.param(&self.u_f).t())).sigmoid();
         let cand = (gx[1] + (f * *h).matmul(p.param(&self.u_h).t())).tanh();
         Ok(*h + f * (cand - *h))
     }
 }
-}
-// -------------------------------------------------------------------------
 
 pub(crate) fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = StdRng::seed_from_u64(0);
