@@ -38,7 +38,7 @@ for round in $(seq "$ROUNDS"); do
 done
 python3 - "$out" "$DEFAULT" <<'PY'
 import json, sys, statistics
-rows = [r for r in (json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")) if not r.get("bidirectional")]
+rows = [r for r in (json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")) if "cell" in r and not r.get("bidirectional")]
 default = int(sys.argv[2])
 print(f"\n# under contention: time with {default} threads / time with 1 thread (median of rounds, range)")
 for fw in sorted({r["framework"] for r in rows}):
