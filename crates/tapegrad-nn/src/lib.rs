@@ -33,6 +33,7 @@ mod check;
 mod crf;
 mod error;
 mod gru_cell;
+mod half;
 mod linear;
 mod loss;
 mod lstm_cell;
@@ -74,6 +75,7 @@ pub use rnn_cell::{Activation, RnnCell};
 pub use spec::RnnSpec;
 pub use unroll::{lengths_from_mask, Sequence};
 pub use weights::{
-    from_safetensors_bytes, load_module, load_safetensors, save_module, save_safetensors, to_safetensors_bytes, Metadata, NamedTensors,
+    from_safetensors_bytes, load_module, load_safetensors, save_module, save_module_as, save_safetensors, to_safetensors_bytes,
+    to_safetensors_bytes_as, Metadata, NamedTensors, Storage,
 };
 pub use word_vectors::{VectorFileError, WordVectors};

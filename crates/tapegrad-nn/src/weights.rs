@@ -39,31 +39,90 @@ fn weights_err(path: &Path, message: impl Into<String>) -> NnError {
 /// [`NnError::DuplicateName`] if two entries share a name;
 /// [`NnError::Weights`] if the safetensors writer refuses.
 pub fn to_safetensors_bytes<T: Scalar>(entries: &[(String, Tensor<T>)], metadata: Option<HashMap<String, String>>) -> Result<Vec<u8>> {
+    to_safetensors_bytes_as(entries, metadata, Storage::Native)
+}
+
+/// How a weights file stores its values.
+///
+/// ```
+/// use tapegrad_nn::{from_safetensors_bytes, to_safetensors_bytes_as, Storage};
+/// use tapegrad_tensor::Tensor;
+/// let w = ("w".to_string(), Tensor::<f32>::from_vec(vec![1.0, 0.1, -65504.0], &[3]));
+/// let half = to_safetensors_bytes_as(&[w.clone()], None, Storage::F16).unwrap();
+/// let (back, _) = from_safetensors_bytes::<f32>("buf", &half).unwrap();
+/// assert_eq!(back[0].1.data(), &[1.0, 0.099975586, -65504.0]); // 0.1 rounded to binary16
+/// let big = ("big".to_string(), Tensor::<f32>::full(&[1], 1e5));
+/// assert!(to_safetensors_bytes_as(&[big], None, Storage::F16).unwrap_err().to_string().contains("does not fit F16"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Storage {
+    /// The model's own type: F32 for an f32 model, F64 for f64.
+    #[default]
+    Native,
+    /// IEEE binary32.
+    F32,
+    /// IEEE binary64.
+    F64,
+    /// IEEE binary16 (PyTorch's `float16`), rounded to nearest, ties to even.
+    F16,
+    /// bfloat16 (PyTorch's `bfloat16`), rounded to nearest, ties to even.
+    Bf16,
+}
+
+/// Serialises named tensors as safetensors bytes stored as `storage` says.
+/// Values are rounded to nearest (ties to even) when the storage is
+/// narrower than `T`.
+///
+/// # Errors
+/// [`NnError::DuplicateName`] if two entries share a name;
+/// [`NnError::Weights`] naming the entry and element if a finite value is
+/// too large for a 16-bit storage (it would be stored as infinity), or if
+/// the safetensors writer refuses.
+pub fn to_safetensors_bytes_as<T: Scalar>(
+    entries: &[(String, Tensor<T>)],
+    metadata: Option<HashMap<String, String>>,
+    storage: Storage,
+) -> Result<Vec<u8>> {
     check_unique_entries(entries, "safetensors")?;
-    let is_f32 = T::NAME == "f32";
+    let storage = match storage {
+        Storage::Native if T::NAME == "f32" => Storage::F32,
+        Storage::Native => Storage::F64,
+        s => s,
+    };
+    let bad = |message: String| NnError::Weights { file: "safetensors".into(), message };
     let bytes: Vec<Vec<u8>> = entries
         .iter()
-        .map(|(_, t)| {
-            if is_f32 {
-                t.data().iter().flat_map(|v| (v.to_f64_lossless() as f32).to_le_bytes()).collect()
-            } else {
-                t.data().iter().flat_map(|v| v.to_f64_lossless().to_le_bytes()).collect()
-            }
+        .map(|(n, t)| {
+            let values = t.data().iter().map(|v| v.to_f64_lossless());
+            let half = |f: crate::half::Half, name: &str| -> Result<Vec<u8>> {
+                let mut out = Vec::with_capacity(2 * t.numel());
+                for (k, v) in values.clone().enumerate() {
+                    let bits = f.encode(v).map_err(|()| bad(format!("`{n}`: value {v:e} at element {k} does not fit {name}")))?;
+                    out.extend(bits.to_le_bytes());
+                }
+                Ok(out)
+            };
+            Ok(match storage {
+                Storage::F16 => half(crate::half::F16, "F16")?,
+                Storage::Bf16 => half(crate::half::BF16, "BF16")?,
+                Storage::F32 => values.flat_map(|v| (v as f32).to_le_bytes()).collect(),
+                _ => values.flat_map(|v| v.to_le_bytes()).collect(),
+            })
         })
-        .collect();
-    let dtype = if is_f32 { Dtype::F32 } else { Dtype::F64 };
+        .collect::<Result<_>>()?;
+    let dtype = match storage {
+        Storage::F16 => Dtype::F16,
+        Storage::Bf16 => Dtype::BF16,
+        Storage::F32 => Dtype::F32,
+        _ => Dtype::F64,
+    };
     let views = entries
         .iter()
         .zip(&bytes)
-        .map(|((n, t), b)| {
-            Ok((
-                n.clone(),
-                TensorView::new(dtype, t.shape().to_vec(), b)
-                    .map_err(|e| NnError::Weights { file: "safetensors".into(), message: format!("`{n}`: {e}") })?,
-            ))
-        })
+        .map(|((n, t), b)| Ok((n.clone(), TensorView::new(dtype, t.shape().to_vec(), b).map_err(|e| bad(format!("`{n}`: {e}")))?)))
         .collect::<Result<Vec<_>>>()?;
-    safetensors::serialize(views, metadata).map_err(|e| NnError::Weights { file: "safetensors".into(), message: e.to_string() })
+    safetensors::serialize(views, metadata).map_err(|e| bad(e.to_string()))
 }
 
 /// Writes named tensors to `path` as safetensors, atomically: the bytes go
@@ -98,12 +157,18 @@ pub fn to_safetensors_bytes<T: Scalar>(entries: &[(String, Tensor<T>)], metadata
 pub fn save_safetensors<T: Scalar>(path: &Path, entries: &[(String, Tensor<T>)], metadata: Option<HashMap<String, String>>) -> Result<()> {
     check_unique_entries(entries, &path.display().to_string())?;
     let bytes = to_safetensors_bytes(entries, metadata).map_err(|e| weights_err(path, e.to_string()))?;
+    write_atomically(path, &bytes)
+}
+
+/// Writes `bytes` to `path` through a locked temporary of its own, renamed
+/// over `path` (see [`save_safetensors`]).
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().ok_or_else(|| weights_err(path, "not a file path"))?.to_string_lossy().into_owned();
     remove_stale_temporaries(dir, &name);
     let (tmp, mut f) = create_temporary(dir, &name).map_err(|e| weights_err(path, format!("cannot write: {e}")))?;
     let mut write = || -> std::io::Result<()> {
-        f.write_all(&bytes)?;
+        f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
         // Make the rename itself durable where the platform allows.
@@ -202,8 +267,9 @@ fn check_unique_entries<T: Scalar>(entries: &[(String, Tensor<T>)], context: &st
     check_unique(entries.iter().map(|(n, _)| n.as_str()), context, "entries")
 }
 
-/// Reads a safetensors buffer into named tensors of type `T` (f32 and f64
-/// entries are converted), in file order, and the metadata.
+/// Reads a safetensors buffer into named tensors of type `T` (F16, BF16,
+/// F32 and F64 entries are converted: 16-bit values exactly, F64 into an
+/// f32 model rounded to nearest), in file order, and the metadata.
 ///
 /// # Errors
 /// [`NnError::Weights`] naming `source` for a truncated or foreign buffer or
@@ -226,7 +292,11 @@ pub fn from_safetensors_bytes<T: Scalar>(source: &str, bytes: &[u8]) -> Result<(
             Dtype::F64 => {
                 view.data().chunks_exact(8).map(|c| T::from_f64_lossy(f64::from_le_bytes(c.try_into().expect("8 bytes")))).collect()
             }
-            other => return Err(bad(format!("entry `{n}` has dtype {other:?}; only F32 and F64 are supported"))),
+            Dtype::F16 | Dtype::BF16 => {
+                let f = if view.dtype() == Dtype::F16 { crate::half::F16 } else { crate::half::BF16 };
+                view.data().chunks_exact(2).map(|c| T::from_f64_lossy(f.decode(u16::from_le_bytes([c[0], c[1]])))).collect()
+            }
+            other => return Err(bad(format!("entry `{n}` has dtype {other:?}; only F16, BF16, F32 and F64 are supported"))),
         };
         let t = Tensor::try_from_vec(data, view.shape()).map_err(|e| bad(format!("entry `{n}`: {e}")))?;
         out.push((n, t));
@@ -262,7 +332,21 @@ pub fn load_safetensors<T: Scalar>(path: &Path) -> Result<(NamedTensors<T>, Meta
 /// As [`save_safetensors`]: a module that repeats a parameter name gets
 /// [`NnError::DuplicateName`].
 pub fn save_module<T: Scalar, M: Module<T> + ?Sized>(module: &M, path: &Path) -> Result<()> {
-    save_safetensors(path, &state_dict(module), None)
+    save_module_as(module, path, Storage::Native)
+}
+
+/// [`save_module`] with the values stored as `storage` says (F16 or BF16
+/// halve the file; PyTorch loads them as `float16` / `bfloat16`).
+///
+/// # Errors
+/// As [`save_module`], and [`NnError::Weights`] naming the file, the
+/// parameter and the element if a value is too large for a 16-bit storage
+/// (nothing is written).
+pub fn save_module_as<T: Scalar, M: Module<T> + ?Sized>(module: &M, path: &Path, storage: Storage) -> Result<()> {
+    let entries = state_dict(module);
+    check_unique_entries(&entries, &path.display().to_string())?;
+    let bytes = to_safetensors_bytes_as(&entries, None, storage).map_err(|e| weights_err(path, e.to_string()))?;
+    write_atomically(path, &bytes)
 }
 
 /// Loads a module's parameters from a safetensors file written by
