@@ -81,18 +81,7 @@ pub(crate) fn validate<T: Scalar>(
     if let Some(index) = x.data().iter().position(|v| !v.is_finite()) {
         return Err(NnError::NonFinite { op, shape: Shape::from_slice(s), index });
     }
-    if let Some(l) = lengths {
-        let err = |why| NnError::Lengths { op, lengths: l.to_vec(), steps, batch, why };
-        if l.len() != batch {
-            return Err(err("one length per sequence is needed"));
-        }
-        if l.contains(&0) {
-            return Err(err("a length of zero"));
-        }
-        if l.iter().any(|&n| n > steps) {
-            return Err(err("a length longer than the input"));
-        }
-    }
+    crate::attention::check_lengths(op, lengths, steps, batch)?;
     Ok(())
 }
 
