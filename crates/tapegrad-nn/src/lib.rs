@@ -6,17 +6,23 @@
 //! contains no backward code at all. A cell you write yourself gets the same
 //! layers, the same BPTT and the same gradient checks.
 //!
-//! - [`Cell`]: one step, `(x_t, state) -> state`; [`RnnCell`], [`LstmCell`]
+//! - [`Cell`]: `project` (the input-only part, for all steps at once) and
+//!   `step`, `(projected x_t, state) -> state`; [`RnnCell`], [`LstmCell`]
 //!   (state [`LstmState`] `{ h, c }`), [`GruCell`], with PyTorch's
 //!   equations, gate order and parameter names.
+//! - [`Module`]: a module's parameters, declared once by
+//!   `#[derive(Module)]` (and a state's parts by `#[derive(State)]`);
+//!   [`check_cell`] reports a parameter used but not declared.
 //! - [`Rnn`]: any cell unrolled, stacked, bidirectional, with per-sequence
-//!   lengths; every step's state is kept ([`Sequence::state_at`]).
+//!   lengths ([`Rnn::spec`]); every step's state is kept
+//!   ([`Sequence::state_at`]).
 //! - [`Linear`], [`Embedding`] (also from pretrained [`WordVectors`],
 //!   optionally [`Trainable::Frozen`]), [`Dropout`]; [`Attention`]
 //!   (additive, dot, general) over padded encoder outputs; a linear-chain
 //!   [`Crf`] (forward algorithm, NLL loss, Viterbi); losses ([`cross_entropy`],
 //!   [`nll_loss`], [`mse_loss`], [`bce_with_logits`]); optimizers ([`Sgd`],
-//!   [`Adam`] / AdamW, [`RmsProp`]) and clipping.
+//!   [`Adam`] / AdamW, [`RmsProp`]) and clipping; safetensors weights with
+//!   PyTorch's names, stored as F32, F64, F16 or BF16 ([`Storage`]).
 //! - Parameters ([`Param`]) live outside the tape; a [`Binding`] makes each
 //!   one a single leaf per forward pass, so a weight used at every step
 //!   receives the sum of its per-step gradients.
