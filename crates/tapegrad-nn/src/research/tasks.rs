@@ -226,10 +226,9 @@ impl<T: Scalar> Batch<T> {
         self.x[at]
     }
 
-    /// [`AddingVariant::Le2015`]: two distinct uniform steps, values U(0, 1).
-    fn le2015<R: Rng + ?Sized>(&mut self, s: usize, rng: &mut R) {
-        let first = rng.random_range(0..self.len);
-        let second = distinct_below(rng, self.len - 1, first);
+    /// Values U(0, 1) at every step of sample `s`, markers at `first` and
+    /// `second`, target their sum (both Le et al.'s and the earlier variant).
+    fn sum_of_two<R: Rng + ?Sized>(&mut self, s: usize, first: usize, second: usize, rng: &mut R) {
         let mut sum = T::zero();
         for t in 0..self.len {
             let marked = t == first || t == second;
@@ -239,6 +238,13 @@ impl<T: Scalar> Batch<T> {
             }
         }
         self.y[s] = sum;
+    }
+
+    /// [`AddingVariant::Le2015`]: two distinct uniform steps, values U(0, 1).
+    fn le2015<R: Rng + ?Sized>(&mut self, s: usize, rng: &mut R) {
+        let first = rng.random_range(0..self.len);
+        let second = distinct_below(rng, self.len - 1, first);
+        self.sum_of_two(s, first, second, rng);
     }
 
     /// [`AddingVariant::Hochreiter1997`]; `steps` is the minimal length `T`.
@@ -275,15 +281,7 @@ impl<T: Scalar> Batch<T> {
         while second == first {
             second = rng.random_range(0..self.len / 2);
         }
-        let mut sum = T::zero();
-        for t in 0..self.len {
-            let marked = t == first || t == second;
-            let v = self.set(s, t, rng.random::<f64>(), if marked { 1.0 } else { 0.0 });
-            if marked {
-                sum = sum + v;
-            }
-        }
-        self.y[s] = sum;
+        self.sum_of_two(s, first, second, rng);
     }
 }
 
