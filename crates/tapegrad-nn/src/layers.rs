@@ -199,6 +199,6 @@ impl Dropout {
         if !bind.dropout_on() || self.p == 0.0 {
             return Ok(x);
         }
-        crate::rnn::dropout(bind, x, self.p)
+        crate::recurrent::dropout(bind, x, self.p)
     }
 }
