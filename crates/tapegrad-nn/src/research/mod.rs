@@ -1,9 +1,8 @@
 //! Research tools for new cells and layers: property checks
 //! ([`check_cell`]), a finite-difference check of a layer's BPTT gradient
-//! ([`gradcheck_layer`]),
-//! gradient flow through time ([`gradient_flow`]), and a synthetic
-//! long-range task to train on ([`adding_problem`], in the variants of
-//! [`AddingVariant`]).
+//! ([`gradcheck_layer`]), gradient flow through time ([`gradient_flow`]),
+//! and a synthetic long-range task to train on ([`adding_problem`], in the
+//! variants of [`AddingVariant`]).
 
 mod bookkeeping;
 mod check_cell;
