@@ -47,7 +47,7 @@ mod research;
 pub use attention::{Attended, Attention};
 pub use crf::Crf;
 pub use error::{NnError, Result};
-pub use layers::{Dropout, Embedding, Linear};
+pub use layers::{Dropout, Embedding, LayerNorm, Linear};
 pub use loss::{bce_with_logits, cross_entropy, log_sigmoid, mse_loss, nll_loss, Reduction};
 pub use optim::{clip_grad_norm, clip_grad_value, try_clip_grad_norm, try_clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
 pub use param::{child_name, load_state_dict, state_dict, Binding, Module, Origin, Param, ParamGrads, ParamId, Trainable};
