@@ -117,7 +117,10 @@ fn time<C: Cell<f32>>(layer: &Rnn<C>, x: &Tensor<f32>, iters: usize) -> (Vec<f64
         assert_eq!(grads.len(), layer.params().len());
         records
     };
-    let records = (0..3).map(|_| step()).last().unwrap_or(0);
+    let mut records = 0;
+    for _ in 0..3 {
+        records = step(); // warm-up
+    }
     let per_step = records as f64 / (x.shape()[0] * if layer.is_bidirectional() { 2 } else { 1 }) as f64;
     let times = (0..iters)
         .map(|_| {
