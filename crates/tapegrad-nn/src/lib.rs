@@ -19,7 +19,9 @@
 //! - [`Linear`], [`Embedding`] (also from pretrained [`WordVectors`],
 //!   optionally [`Trainable::Frozen`]), [`Dropout`]; [`Attention`]
 //!   (additive, dot, general) over padded encoder outputs; a linear-chain
-//!   [`Crf`] (forward algorithm, NLL loss, Viterbi); losses ([`cross_entropy`],
+//!   [`Crf`] (forward algorithm, NLL loss, Viterbi); an encoder–decoder
+//!   [`Seq2Seq`] (bidirectional encoder, attention or none, teacher
+//!   forcing, greedy and beam-search decoding); losses ([`cross_entropy`],
 //!   [`nll_loss`], [`mse_loss`], [`bce_with_logits`]); optimizers ([`Sgd`],
 //!   [`Adam`] / AdamW, [`RmsProp`]) and clipping; safetensors weights with
 //!   PyTorch's names, stored as F32, F64, F16 or BF16 ([`Storage`]).
@@ -48,6 +50,7 @@ mod param;
 mod research;
 mod rnn;
 mod rnn_cell;
+mod seq2seq;
 mod spec;
 mod unroll;
 mod weights;
@@ -78,6 +81,7 @@ pub use research::{
 };
 pub use rnn::{Rnn, RnnOutput};
 pub use rnn_cell::{Activation, RnnCell};
+pub use seq2seq::{AttentionKind, BeamOptions, Decoded, Seq2Seq, Seq2SeqSpec, TeacherForced};
 pub use spec::RnnSpec;
 pub use unroll::{lengths_from_mask, Sequence};
 pub use weights::{
