@@ -128,6 +128,13 @@ impl Seq2SeqSpec {
 
     /// Panicking form of [`Seq2SeqSpec::try_build`].
     ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad_nn::{Module, Seq2Seq};
+    /// let m = Seq2Seq::spec(4, 3).embed(2).hidden(1).build::<f32, _>(&mut StdRng::seed_from_u64(0));
+    /// assert_eq!(m.params().iter().filter(|(n, _)| n.starts_with("encoder.")).count(), 8); // 4 per direction
+    /// ```
+    ///
     /// # Panics
     /// With the message of the error `try_build` returns.
     #[track_caller]

@@ -78,6 +78,17 @@ impl<'t, T: Scalar> TeacherForced<'t, T> {
     /// padded steps are masked out, so they add exactly 0 to the loss and
     /// to every gradient.
     ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad_autodiff::Tape;
+    /// use tapegrad_nn::{Binding, Reduction, Seq2Seq};
+    /// let m = Seq2Seq::spec(6, 5).embed(3).hidden(2).build::<f64, _>(&mut StdRng::seed_from_u64(0));
+    /// let tape = Tape::new();
+    /// let tf = m.forward(&Binding::new(&tape), &[vec![2], vec![3]], &[vec![2, 3, 4], vec![]]).unwrap();
+    /// let (sum, mean) = (tf.loss(Reduction::Sum).unwrap().value().item(), tf.loss(Reduction::Mean).unwrap().value().item());
+    /// assert!((sum / 5.0 - mean).abs() < 1e-12); // 4 + 1 real decoder steps
+    /// ```
+    ///
     /// # Errors
     /// None in practice (the targets were built with the logits).
     pub fn loss(&self, reduction: Reduction) -> Result<Var<'t, T>> {
@@ -138,6 +149,18 @@ impl<T: Scalar> Seq2Seq<T> {
     /// positions weight exactly 0), and so may targets (padded decoder
     /// steps are masked out of [`TeacherForced::loss`]). A target may be
     /// empty (the model is then trained to emit `eos` at once).
+    ///
+    /// ```
+    /// use rand::{rngs::StdRng, SeedableRng};
+    /// use tapegrad_autodiff::Tape;
+    /// use tapegrad_nn::{AttentionKind, Binding, Seq2Seq};
+    /// let m = Seq2Seq::spec(6, 5).embed(3).hidden(2).attention(AttentionKind::None).build::<f32, _>(&mut StdRng::seed_from_u64(0));
+    /// let tape = Tape::new();
+    /// let tf = m.forward(&Binding::new(&tape), &[[2, 3, 4]], &[[4, 4]]).unwrap();
+    /// assert_eq!(tf.logits.shape().as_slice(), &[3, 1, 5]);
+    /// assert!(tf.attention.is_none()); // the baseline's context is fixed
+    /// assert!(m.forward(&Binding::new(&tape), &[[2, 3, 4]], &[[4, 7]]).is_err()); // 7 is not a target token
+    /// ```
     ///
     /// # Errors
     /// [`NnError::Empty`](crate::NnError::Empty) for an empty batch,
