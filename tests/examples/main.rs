@@ -8,3 +8,4 @@ mod custom_cell;
 mod long_range;
 mod seed_walkthrough;
 mod tagging;
+mod translate;

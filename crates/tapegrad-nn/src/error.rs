@@ -63,6 +63,22 @@ pub enum NnError {
         /// What is wrong.
         why: &'static str,
     },
+    /// A token id outside its vocabulary, in a batch of token sequences.
+    #[error("{op}: {what} sequence {sequence} has token {id} at position {position}, outside the vocabulary of {vocab}")]
+    TokenId {
+        /// The model or op.
+        op: &'static str,
+        /// `"source"` or `"target"`.
+        what: &'static str,
+        /// Which sequence of the batch.
+        sequence: usize,
+        /// Where in it.
+        position: usize,
+        /// The id given.
+        id: usize,
+        /// The vocabulary's size.
+        vocab: usize,
+    },
     /// A NaN or infinity in an input.
     #[error("{op}: input of shape {shape:?} contains NaN or infinity at element {index}")]
     NonFinite {

@@ -19,7 +19,9 @@
 //! - [`Linear`], [`Embedding`] (also from pretrained [`WordVectors`],
 //!   optionally [`Trainable::Frozen`]), [`Dropout`]; [`Attention`]
 //!   (additive, dot, general) over padded encoder outputs; a linear-chain
-//!   [`Crf`] (forward algorithm, NLL loss, Viterbi); losses ([`cross_entropy`],
+//!   [`Crf`] (forward algorithm, NLL loss, Viterbi); an encoder–decoder
+//!   [`Seq2Seq`] (bidirectional encoder, attention or none, teacher
+//!   forcing, greedy and beam-search decoding); losses ([`cross_entropy`],
 //!   [`nll_loss`], [`mse_loss`], [`bce_with_logits`]); optimizers ([`Sgd`],
 //!   [`Adam`] / AdamW, [`RmsProp`]) and clipping; safetensors weights with
 //!   PyTorch's names, stored as F32, F64, F16 or BF16 ([`Storage`]).
@@ -43,6 +45,7 @@ mod optim;
 mod param;
 mod recurrent;
 mod research;
+mod seq2seq;
 
 pub use attention::{Attended, Attention};
 pub use crf::Crf;
@@ -53,12 +56,6 @@ pub use optim::{clip_grad_norm, clip_grad_value, try_clip_grad_norm, try_clip_gr
 pub use param::{child_name, load_state_dict, state_dict, Binding, Module, Origin, Param, ParamGrads, ParamId, Trainable};
 pub use tapegrad_derive::{Module, State};
 
-/// What the derives' generated code names; not part of the API.
-#[doc(hidden)]
-pub mod __private {
-    pub use smallvec::{smallvec, SmallVec};
-    pub use tapegrad_autodiff::Var;
-}
 pub use io::{
     from_safetensors_bytes, load_module, load_safetensors, save_module, save_module_as, save_safetensors, to_safetensors_bytes,
     to_safetensors_bytes_as, Metadata, NamedTensors, Storage, VectorFileError, WordVectors,
@@ -70,3 +67,11 @@ pub use research::{
     adding_problem, check_cell, gradcheck_layer, gradient_flow, AddingVariant, CellCase, CellCheckOptions, CellCheckReport, CellProperty,
     Counterexample, FlowLoss, GradientFlow, LayerCheckOptions, PropertyReport,
 };
+pub use seq2seq::{AttentionKind, BeamOptions, Decoded, Seq2Seq, Seq2SeqSpec, TeacherForced};
+
+/// What the derives' generated code names; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use smallvec::{smallvec, SmallVec};
+    pub use tapegrad_autodiff::Var;
+}

@@ -15,6 +15,7 @@ mod parity;
 mod pretrained;
 mod research;
 mod seeds;
+mod seq2seq;
 mod state_shapes;
 mod states;
 mod threads;
