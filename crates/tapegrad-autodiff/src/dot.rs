@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use tapegrad_tensor::Scalar;
 
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::Tape;
 
 /// How [`Tape::to_dot`] draws a tape.

@@ -100,7 +100,7 @@ mod unary;
 
 pub use error::{Result, TensorError};
 pub use layout::{broadcast_shapes, shape, Shape};
-pub use matmul::{num_threads, set_num_threads, Gemm, MatmulOperand, Transposed, TransposedMatmul};
+pub use matmul::{num_threads, set_num_threads, stacked_product_rows, Gemm, MatmulOperand, Transposed, TransposedMatmul};
 pub use packed::packed_operands;
 pub use pool::{buffer_pool_limit, release_buffer_pool, set_buffer_pool_limit};
 pub use scalar::Scalar;

@@ -104,6 +104,19 @@ pub fn set_num_threads(n: usize) {
     THREADS.store(n.clamp(1, available()), Ordering::Relaxed);
 }
 
+/// How many stacked rows a sum of products `Σₜ Xₜᵀ·Yₜ` should gather
+/// before it is multiplied out as one product `[X₁;…;Xₖ]ᵀ·[Y₁;…;Yₖ]`:
+/// enough for the GEMM to run near its large-product rate, few enough to
+/// bound the memory the pending pairs hold. The reverse sweep uses it for
+/// the gradient of a weight shared by every time step.
+///
+/// ```
+/// assert!(tapegrad_tensor::stacked_product_rows() >= 1);
+/// ```
+pub fn stacked_product_rows() -> usize {
+    512
+}
+
 /// The CPUs this process may run on (1 if that cannot be told).
 fn available() -> usize {
     static CPUS: OnceLock<usize> = OnceLock::new();

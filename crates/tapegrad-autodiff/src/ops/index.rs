@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 use tapegrad_tensor::Scalar;
 
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::{Result, Val, Var};
 
 #[derive(Clone, Debug)]

@@ -4,26 +4,29 @@
 //! the product, which reads it through strides; no public function takes
 //! transpose flags.
 
-use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Shape, Tensor, TensorError, Transposed, TransposedMatmul};
 
+use super::Backward;
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
+use crate::sweep::{Contribution, Contributions};
 use crate::{AutodiffError, Result, Val, Var};
 
-/// For `C = op(A)·op(B)` (`op` = identity or transpose of the last two axes):
-/// `dA = G·op(B)ᵀ` (transposed back if `A` was), `dB = op(A)ᵀ·G` likewise.
-/// Each is one GEMM reading its operands through strides.
-pub(crate) fn backward<'t, T: Scalar>(
-    ta: bool,
-    tb: bool,
-    a: &Val<'t, T>,
-    b: &Val<'t, T>,
-    g: &Val<'t, T>,
-    wants: &[bool],
-) -> SmallVec<[Option<Val<'t, T>>; 2]> {
-    let da = wants[0].then(|| if ta { b.product(tb, g, true) } else { g.product(false, b, !tb) });
-    let db = wants[1].then(|| if tb { g.product(true, a, ta) } else { a.product(!ta, g, false) });
+/// The rule of `C = op(A)·op(B)` (derivatives in [`Var::try_matmul`]'s
+/// doc), each product one GEMM reading its operands through strides. In a
+/// first-order sweep, a 2-D `B` under a 2-D `A` receives its `Xᵀ·Y` as a
+/// deferred pair: summed over all its users (every step of a sequence) as
+/// one stacked GEMM when the sweep reaches it.
+pub(crate) fn backward<'t, T: Scalar>(ta: bool, tb: bool, cx: &Backward<'_, 't, T>) -> Contributions<'t, T> {
+    let ([a, b], g, wants) = (cx.inputs, cx.grad, cx.wants) else { unreachable!("matmul has two inputs") };
+    let da = wants[0].then(|| Contribution::Dense(if ta { b.product(tb, g, true) } else { g.product(false, b, !tb) }));
+    let db = wants[1].then(|| match (cx.first_order, ta, a, b, g) {
+        (true, false, Val::Tensor(at), Val::Tensor(bt), Val::Tensor(gt)) if at.ndim() == 2 && bt.ndim() == 2 => {
+            let (x, y) = if tb { (gt.clone(), at.clone()) } else { (at.clone(), gt.clone()) };
+            Contribution::Deferred { x, y }
+        }
+        _ => Contribution::Dense(if tb { g.product(true, a, ta) } else { a.product(!ta, g, false) }),
+    });
     smallvec::smallvec![da, db]
 }
 

@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Shape, Tensor, TensorError};
 
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::{AutodiffError, Result, Val, Var};
 
 /// Which variance estimate: divide the sum of squared deviations by

@@ -3,10 +3,10 @@
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::{Result, Val, Var};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Reduce {
     SumAxis { axis: usize, keepdim: bool },
     SumAll,

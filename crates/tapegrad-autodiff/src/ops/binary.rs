@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Tensor};
 
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::{Result, Val, Var};
 
 #[derive(Clone, Copy, Debug)]
@@ -65,7 +65,7 @@ impl Binary {
 #[allow(clippy::should_implement_trait)]
 impl<'t, T: Scalar> Var<'t, T> {
     #[track_caller]
-    fn binary(self, op: Binary, other: Var<'t, T>) -> Result<Self> {
+    pub(crate) fn binary(self, op: Binary, other: Var<'t, T>) -> Result<Self> {
         self.same_tape(op.name(), &other)?;
         let y = op.forward(&self.value(), &other.value())?;
         self.tape.record(y, Op::Binary(op), &[self, other])

@@ -2,7 +2,7 @@
 
 use tapegrad_tensor::{Scalar, Tensor};
 
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::{Val, Var};
 
 /// The unary primitives. `forward` and `backward` below list them in the
@@ -94,7 +94,7 @@ impl<T: Scalar> Unary<T> {
 #[allow(clippy::should_implement_trait)]
 impl<'t, T: Scalar> Var<'t, T> {
     #[track_caller]
-    fn unary(self, op: Unary<T>) -> Self {
+    pub(crate) fn unary(self, op: Unary<T>) -> Self {
         let y = op.forward(&self.value());
         crate::error::or_panic(self.tape.record(y, Op::Unary(op), &[self]))
     }

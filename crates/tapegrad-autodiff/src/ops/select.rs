@@ -12,7 +12,7 @@ use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Tensor};
 
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::{Result, Val, Var};
 
 /// The recorded op: the mask weighting the first operand's gradient, and
