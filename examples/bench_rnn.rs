@@ -103,25 +103,33 @@ impl Cell<f32> for CustomLstm {
     }
 }
 
-fn time<C: Cell<f32>>(layer: &Rnn<C>, x: &Tensor<f32>, iters: usize) -> Vec<f64> {
+/// Times of the timed iterations (ms), and the forward pass's tape records
+/// per time step and direction (the layer's whole forward, divided by
+/// `T · directions`; parameter leaves and the input included).
+fn time<C: Cell<f32>>(layer: &Rnn<C>, x: &Tensor<f32>, iters: usize) -> (Vec<f64>, f64) {
     let step = || {
         let tape = Tape::new();
         let bind = Binding::new(&tape);
         let out = layer.forward(&bind, tape.constant(x.clone()), None, None).expect("valid input");
+        let records = tape.len();
         let loss = out.output.square().mean_all();
         let grads = bind.grads(&tape.backward(loss).expect("scalar loss"));
         assert_eq!(grads.len(), layer.params().len());
+        records
     };
+    let mut records = 0;
     for _ in 0..3 {
-        step();
+        records = step(); // warm-up
     }
-    (0..iters)
+    let per_step = records as f64 / (x.shape()[0] * if layer.is_bidirectional() { 2 } else { 1 }) as f64;
+    let times = (0..iters)
         .map(|_| {
             let s = Instant::now();
             step();
             s.elapsed().as_secs_f64() * 1e3
         })
-        .collect()
+        .collect();
+    (times, per_step)
 }
 
 /// Peak resident memory of this process in MiB (Linux), if known.
@@ -158,7 +166,7 @@ fn main() {
     let mut rng = StdRng::seed_from_u64(0);
     let x = Tensor::<f32>::rand_uniform(&[a.seq, a.batch, a.input], -1.0, 1.0, &mut rng);
     let (i, h, bi) = (a.input, a.hidden, a.bidirectional);
-    let mut t = match a.cell {
+    let (mut t, records) = match a.cell {
         CellArg::Lstm => time(&Rnn::spec(i, h).bidirectional(bi).lstm::<f32, _>(&mut rng), &x, a.iters),
         CellArg::Gru => time(&Rnn::spec(i, h).bidirectional(bi).gru::<f32, _>(&mut rng), &x, a.iters),
         CellArg::Rnn => time(&Rnn::spec(i, h).bidirectional(bi).elman::<f32, _>(Activation::Tanh, &mut rng), &x, a.iters),
@@ -176,7 +184,7 @@ fn main() {
         other => format!("{other:?}").to_lowercase(),
     };
     println!(
-        "{{\"framework\": \"tapegrad\", \"cell\": \"{cell}\", \"seq\": {}, \"batch\": {}, \"input\": {}, \"hidden\": {}, \"bidirectional\": {}, \"threads\": {}, \"iters\": {}, \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"max_ms\": {:.4}, \"peak_mib\": {}}}",
+        "{{\"framework\": \"tapegrad\", \"cell\": \"{cell}\", \"seq\": {}, \"batch\": {}, \"input\": {}, \"hidden\": {}, \"bidirectional\": {}, \"threads\": {}, \"iters\": {}, \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"max_ms\": {:.4}, \"peak_mib\": {}, \"records_per_step\": {:.1}}}",
         a.seq,
         a.batch,
         a.input,
@@ -187,6 +195,7 @@ fn main() {
         t[t.len() / 2],
         t[0],
         t[t.len() - 1],
-        peak_mib().map_or("null".to_string(), |m| format!("{m:.1}"))
+        peak_mib().map_or("null".to_string(), |m| format!("{m:.1}")),
+        records
     );
 }

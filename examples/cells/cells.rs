@@ -8,11 +8,6 @@
 use rand::rngs::StdRng;
 use tapegrad::prelude::*;
 
-/// `ε` of the layer normalisations (PyTorch's default).
-fn eps<T: Scalar>() -> T {
-    T::from_f64_lossy(1e-5)
-}
-
 /// A `Param` drawn from `U(-1/√hidden, 1/√hidden)`, PyTorch's recurrent init.
 fn init<T: Scalar>(shape: &[usize], hidden: usize, rng: &mut StdRng) -> Param<T> {
     Param::new(tapegrad::nn::uniform_init(shape, hidden, rng))
@@ -110,32 +105,22 @@ impl<T: Scalar> Cell<T> for PeepholeLstm<T> {
 /// ```
 ///
 /// The paper's `β_x`, `β_h` and `b` only ever appear summed, so they are
-/// one bias `β`. Gains start at 1, biases at 0.
+/// one bias `β` (`ln_x`'s); `ln_h` has none. Gains start at 1, biases at 0.
 #[derive(Debug, Clone, Module)]
 pub struct LnLstm<T: Scalar> {
     w_x: Param<T>,
     w_h: Param<T>,
-    gain_x: Param<T>,
-    gain_h: Param<T>,
-    beta: Param<T>,
-    cell_gain: Param<T>,
-    cell_beta: Param<T>,
+    ln_x: LayerNorm<T>,
+    ln_h: LayerNorm<T>,
+    ln_c: LayerNorm<T>,
 }
 
 impl<T: Scalar> LnLstm<T> {
     /// A cell of `input` features and `hidden` units.
     pub fn new(input: usize, hidden: usize, rng: &mut StdRng) -> Self {
         let (w_x, w_h) = (init(&[4 * hidden, input], hidden, rng), init(&[4 * hidden, hidden], hidden, rng));
-        let (one, zero) = (|n| Param::new(Tensor::ones(&[n])), |n| Param::new(Tensor::zeros(&[n])));
-        LnLstm {
-            w_x,
-            w_h,
-            gain_x: one(4 * hidden),
-            gain_h: one(4 * hidden),
-            beta: zero(4 * hidden),
-            cell_gain: one(hidden),
-            cell_beta: zero(hidden),
-        }
+        let (ln_x, ln_h, ln_c) = (LayerNorm::new(&[4 * hidden]), LayerNorm::new(&[4 * hidden]).without_bias(), LayerNorm::new(&[hidden]));
+        LnLstm { w_x, w_h, ln_x, ln_h, ln_c }
     }
 }
 
@@ -148,13 +133,12 @@ impl<T: Scalar> Cell<T> for LnLstm<T> {
         self.w_h.shape()[1]
     }
     fn project<'t>(&self, p: &Binding<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>, NnError> {
-        Ok(x.try_matmul(p.param(&self.w_x).t())?.try_layer_norm(1, Some(p.param(&self.gain_x)), Some(p.param(&self.beta)), eps())?)
+        self.ln_x.forward(p, x.try_matmul(p.param(&self.w_x).t())?)
     }
     fn step<'t>(&self, p: &Binding<'t, T>, lx: Var<'t, T>, s: &LstmState<'t, T>) -> Result<LstmState<'t, T>, NnError> {
-        let g = (lx + s.h.matmul(p.param(&self.w_h).t()).layer_norm(1, Some(p.param(&self.gain_h)), None, eps())).try_chunk(4, 1)?;
+        let g = (lx + self.ln_h.forward(p, s.h.matmul(p.param(&self.w_h).t()))?).try_chunk(4, 1)?;
         let c = g[0].sigmoid() * s.c + g[1].sigmoid() * g[3].tanh();
-        let lc = c.layer_norm(1, Some(p.param(&self.cell_gain)), Some(p.param(&self.cell_beta)), eps());
-        Ok(LstmState { h: g[2].sigmoid() * lc.tanh(), c })
+        Ok(LstmState { h: g[2].sigmoid() * self.ln_c.forward(p, c)?.tanh(), c })
     }
 }
 

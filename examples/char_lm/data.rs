@@ -10,12 +10,12 @@ use rand::{Rng, SeedableRng};
 /// The default corpus: tapegrad's own README and sources.
 const EMBEDDED: &[&str] = &[
     include_str!("../../README.md"),
-    include_str!("../../crates/tapegrad-nn/src/rnn.rs"),
-    include_str!("../../crates/tapegrad-nn/src/unroll.rs"),
-    include_str!("../../crates/tapegrad-nn/src/lstm_cell.rs"),
-    include_str!("../../crates/tapegrad-nn/src/gru_cell.rs"),
-    include_str!("../../crates/tapegrad-nn/src/rnn_cell.rs"),
-    include_str!("../../crates/tapegrad-nn/src/cell.rs"),
+    include_str!("../../crates/tapegrad-nn/src/recurrent/layer.rs"),
+    include_str!("../../crates/tapegrad-nn/src/recurrent/unroll.rs"),
+    include_str!("../../crates/tapegrad-nn/src/recurrent/lstm.rs"),
+    include_str!("../../crates/tapegrad-nn/src/recurrent/gru.rs"),
+    include_str!("../../crates/tapegrad-nn/src/recurrent/elman.rs"),
+    include_str!("../../crates/tapegrad-nn/src/recurrent/cell.rs"),
     include_str!("../../crates/tapegrad-nn/src/loss.rs"),
     include_str!("../../crates/tapegrad-nn/src/optim/mod.rs"),
     include_str!("../../crates/tapegrad-nn/src/optim/adam.rs"),

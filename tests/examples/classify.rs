@@ -1,8 +1,8 @@
-//! `examples/classify.rs`: word order decides the label, so the LSTMs learn
+//! `examples/classify/`: word order decides the label, so the LSTMs learn
 //! it and a bag of words cannot; padding a ragged batch changes no logit.
 
 #[allow(dead_code)]
-#[path = "../../examples/classify.rs"]
+#[path = "../../examples/classify/main.rs"]
 mod example;
 
 use clap::Parser;

@@ -1,9 +1,9 @@
-//! `examples/tagging.rs`: a name's tag depends on the words to its right,
+//! `examples/tagging/`: a name's tag depends on the words to its right,
 //! which only a bidirectional layer has read when it tags the name; a CRF
 //! on the BiLSTM's scores, trained on whole tag sequences, tags as well.
 
 #[allow(dead_code)]
-#[path = "../../examples/tagging.rs"]
+#[path = "../../examples/tagging/main.rs"]
 mod example;
 
 use clap::Parser;

@@ -34,34 +34,21 @@
 //! reported before any step runs. Errors name the layer and the shapes.
 
 mod attention;
-mod cell;
-mod check;
 mod crf;
 mod error;
-mod gru_cell;
-mod half;
-mod linear;
+mod io;
+mod layers;
 mod loss;
-mod lstm_cell;
 mod optim;
 mod param;
+mod recurrent;
 mod research;
-mod rnn;
-mod rnn_cell;
-mod spec;
-mod unroll;
-mod weights;
-mod word_vectors;
 
 pub use attention::{Attended, Attention};
-pub use cell::{uniform_init, Cell, State};
-pub use check::{gradcheck_layer, LayerCheckOptions};
 pub use crf::Crf;
 pub use error::{NnError, Result};
-pub use gru_cell::GruCell;
-pub use linear::{Dropout, Embedding, Linear};
+pub use layers::{Dropout, Embedding, LayerNorm, Linear};
 pub use loss::{bce_with_logits, cross_entropy, log_sigmoid, mse_loss, nll_loss, Reduction};
-pub use lstm_cell::{LstmCell, LstmState};
 pub use optim::{clip_grad_norm, clip_grad_value, try_clip_grad_norm, try_clip_grad_value, Adam, Optimizer, RmsProp, Sgd};
 pub use param::{child_name, load_state_dict, state_dict, Binding, Module, Origin, Param, ParamGrads, ParamId, Trainable};
 pub use tapegrad_derive::{Module, State};
@@ -72,16 +59,14 @@ pub mod __private {
     pub use smallvec::{smallvec, SmallVec};
     pub use tapegrad_autodiff::Var;
 }
-pub use research::{
-    adding_problem, check_cell, gradient_flow, AddingVariant, CellCase, CellCheckOptions, CellCheckReport, CellProperty, Counterexample,
-    FlowLoss, GradientFlow, PropertyReport,
-};
-pub use rnn::{Rnn, RnnOutput};
-pub use rnn_cell::{Activation, RnnCell};
-pub use spec::RnnSpec;
-pub use unroll::{lengths_from_mask, Sequence};
-pub use weights::{
+pub use io::{
     from_safetensors_bytes, load_module, load_safetensors, save_module, save_module_as, save_safetensors, to_safetensors_bytes,
-    to_safetensors_bytes_as, Metadata, NamedTensors, Storage,
+    to_safetensors_bytes_as, Metadata, NamedTensors, Storage, VectorFileError, WordVectors,
 };
-pub use word_vectors::{VectorFileError, WordVectors};
+pub use recurrent::{
+    lengths_from_mask, uniform_init, Activation, Cell, GruCell, LstmCell, LstmState, Rnn, RnnCell, RnnOutput, RnnSpec, Sequence, State,
+};
+pub use research::{
+    adding_problem, check_cell, gradcheck_layer, gradient_flow, AddingVariant, CellCase, CellCheckOptions, CellCheckReport, CellProperty,
+    Counterexample, FlowLoss, GradientFlow, LayerCheckOptions, PropertyReport,
+};

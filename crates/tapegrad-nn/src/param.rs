@@ -525,10 +525,10 @@ pub fn state_dict<T: Scalar, M: Module<T> + ?Sized>(module: &M) -> Vec<(String, 
 /// the module's parameters, share a name.
 pub fn load_state_dict<T: Scalar, M: Module<T> + ?Sized>(module: &mut M, entries: &[(String, Tensor<T>)], source: &str) -> Result<()> {
     let bad = |message: String| NnError::Weights { file: source.to_string(), message };
-    crate::weights::check_unique(entries.iter().map(|(n, _)| n.as_str()), source, "entries")?;
+    crate::io::check_unique(entries.iter().map(|(n, _)| n.as_str()), source, "entries")?;
     let by_name: HashMap<&str, &Tensor<T>> = entries.iter().map(|(n, t)| (n.as_str(), t)).collect();
     let mut params = module.params_mut();
-    crate::weights::check_unique(params.iter().map(|(n, _)| n.as_str()), source, "model parameters")?;
+    crate::io::check_unique(params.iter().map(|(n, _)| n.as_str()), source, "model parameters")?;
     for (name, p) in &params {
         match by_name.get(name.as_str()) {
             None => return Err(bad(format!("parameter `{name}` (shape {:?}) is missing", p.shape()))),

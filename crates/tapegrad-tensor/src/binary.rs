@@ -27,25 +27,25 @@ impl<T: Scalar> Tensor<T> {
     pub fn try_zip_map(&self, op: &'static str, other: &Self, f: impl Fn(T, T) -> T + Sync) -> Result<Self> {
         let (a, b) = (self.data(), other.data());
         if self.shape() == other.shape() {
-            return Ok(Tensor::from_parts(crate::simd::zip(a, b, f), layout::shape(self.shape())));
+            return Ok(Tensor::from_parts(crate::engine::zip(a, b, f), layout::shape(self.shape())));
         }
         let out = broadcast_shapes(op, self.shape(), other.shape())?;
         if other.numel() == 1 && out.as_slice() == self.shape() {
             let y = b[0];
-            return Ok(Tensor::from_parts(crate::simd::map(a, |x| f(x, y)), out));
+            return Ok(Tensor::from_parts(crate::engine::map(a, |x| f(x, y)), out));
         }
         if self.numel() == 1 && out.as_slice() == other.shape() {
             let x = a[0];
-            return Ok(Tensor::from_parts(crate::simd::map(b, |y| f(x, y)), out));
+            return Ok(Tensor::from_parts(crate::engine::map(b, |y| f(x, y)), out));
         }
         // One operand repeated along leading axes (a bias added to every row):
         // whole rows against the short operand, a loop the compiler vectorizes.
         let (ra, rb) = (row_len(self.shape(), &out), row_len(other.shape(), &out));
         if out.as_slice() == self.shape() && rb == b.len() && rb > 1 {
-            return Ok(Tensor::from_parts(crate::simd::zip_rows(a, b, false, f), out));
+            return Ok(Tensor::from_parts(crate::engine::zip_rows(a, b, false, f), out));
         }
         if out.as_slice() == other.shape() && ra == a.len() && ra > 1 {
-            return Ok(Tensor::from_parts(crate::simd::zip_rows(b, a, true, f), out));
+            return Ok(Tensor::from_parts(crate::engine::zip_rows(b, a, true, f), out));
         }
         let sa = broadcast_strides(self.shape(), &out);
         let sb = broadcast_strides(other.shape(), &out);

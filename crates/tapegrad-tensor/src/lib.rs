@@ -43,66 +43,34 @@
 //! With the `ndarray` feature, tensors convert to and from `ndarray`
 //! arrays (`Tensor::to_ndarray`, `Tensor::try_from_ndarray`, `From`).
 //!
-//! ## Threads and memory
-//!
-//! Matrix products of 1M multiply-adds or more and elementwise loops of 16K
-//! elements or more are split between [`num_threads`] threads (at most the
-//! CPUs the process may run on): the calling thread and a process-wide
-//! team of helpers. The parts of a split op are claimed by whichever
-//! thread is free first, the caller included, so a helper that the OS has
-//! descheduled (other programs share the cores) delays nothing: the caller
-//! does the work itself. Helpers poll for work for up to 1 ms after a job
-//! they took part in, yielding their CPU between polls, then park; a
-//! helper that keeps coming too late to take a part stops polling at once.
-//! Each element is computed by one thread, the same way, so results do not
-//! depend on the thread count. One caller uses the team at a time; others
-//! run their ops on their own thread.
-//!
-//! f32 products with a reused right operand go through `rten-gemm`, which
-//! parallelises through rayon; to keep it serial inside tapegrad's parts,
-//! a thread that runs such a product outside any rayon pool is made the
-//! one worker of a one-thread rayon pool of its own, for good (rayon has no
-//! way to undo that). A `par_iter` called later *from that same thread*
-//! then runs serially. Inside your own rayon pool (`pool.install(..)`)
-//! tapegrad leaves the pool as it is and uses `matrixmultiply` there
-//! instead; so run rayon work of your own from another thread, or run the
-//! training inside `install`.
-//!
-//! Freed buffers of 512 KiB or more are kept per thread, up to
-//! [`buffer_pool_limit`] bytes, and reused for tensors of the same size, so
-//! that a training loop does not return its memory to the OS after every
-//! step and fault it back in ([`set_buffer_pool_limit`],
-//! [`release_buffer_pool`]).
-//!
+#![doc = include_str!("engine/threads_and_memory.md")]
 //! Files are organised by op family: `unary`, `binary`, `reduce`, `matmul`,
-//! `shape`, `index`, `softmax`, with operator sugar in `ops`.
+//! `shape`, `index`, `softmax`, with operator sugar in `ops`. The speed
+//! machinery behind them (the thread team, the buffer pool, the GEMM
+//! dispatch and its cache of packed weights, the vectorized loops and
+//! f32 kernels, the thread settings) is the private `engine` folder.
 
 mod binary;
+mod engine;
 mod error;
-mod fastmath;
 mod index;
 #[cfg(feature = "ndarray")]
 mod interop;
 mod layout;
 mod matmul;
 mod ops;
-mod packed;
-mod pool;
 mod reduce;
 mod scalar;
 mod shape;
-mod simd;
 mod size;
 mod softmax;
-mod team;
 mod tensor;
 mod unary;
 
+pub use engine::{buffer_pool_limit, num_threads, release_buffer_pool, set_buffer_pool_limit, set_num_threads};
 pub use error::{Result, TensorError};
 pub use layout::{broadcast_shapes, shape, Shape};
-pub use matmul::{num_threads, set_num_threads, stacked_product_rows, Gemm, MatmulOperand, Transposed, TransposedMatmul};
-pub use packed::packed_operands;
-pub use pool::{buffer_pool_limit, release_buffer_pool, set_buffer_pool_limit};
+pub use matmul::{stacked_product_rows, MatmulOperand, Transposed, TransposedMatmul};
 pub use scalar::Scalar;
 pub use size::checked_numel;
 pub use tensor::Tensor;

@@ -1,108 +1,12 @@
-//! Matrix products, 2-D and batched 3-D, through a GEMM crate.
+//! Matrix products, 2-D and batched 3-D, through the engine's GEMM.
 //!
 //! Transposed operands are read through strides, never copied, so the
 //! backward rules `dA = G·Bᵀ` and `dB = Aᵀ·G` cost one GEMM each.
 
-use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
-
+use crate::engine::{self, Gemm};
 use crate::error::or_panic;
 use crate::layout::Shape;
 use crate::{Result, Scalar, Tensor, TensorError};
-
-/// One strided GEMM call, `C = A·B`, with `A` m×k, `B` k×n and `C` m×n
-/// (row-major, contiguous, written without being read, so it may start
-/// uninitialised); row and column strides are in elements. Internal
-/// plumbing between [`Tensor::matmul`] and the GEMM crate, public only
-/// because [`Scalar`] names it.
-#[doc(hidden)]
-pub struct Gemm<'a, T> {
-    /// Rows of A and C.
-    pub m: usize,
-    /// Columns of A, rows of B.
-    pub k: usize,
-    /// Columns of B and C.
-    pub n: usize,
-    /// A's elements, strides `(rsa, csa)`.
-    pub a: &'a [T],
-    /// Row stride of A.
-    pub rsa: usize,
-    /// Column stride of A.
-    pub csa: usize,
-    /// B's elements, strides `(rsb, csb)`.
-    pub b: &'a [T],
-    /// Row stride of B.
-    pub rsb: usize,
-    /// Column stride of B.
-    pub csb: usize,
-    /// C's elements, row-major, contiguous; every one is written.
-    pub c: &'a mut [MaybeUninit<T>],
-}
-
-impl<T> Gemm<'_, T> {
-    /// Checks every index the kernel may touch lies inside the slices.
-    fn in_bounds(&self) -> bool {
-        let last = |r: usize, c: usize, rs: usize, cs: usize| if r == 0 || c == 0 { 0 } else { (r - 1) * rs + (c - 1) * cs + 1 };
-        last(self.m, self.k, self.rsa, self.csa) <= self.a.len()
-            && last(self.k, self.n, self.rsb, self.csb) <= self.b.len()
-            && self.m * self.n <= self.c.len()
-    }
-}
-
-/// A rectangle of one GEMM for one thread: raw pointers to its first
-/// elements of A, B and C, and C's row stride. Built only by [`dispatch`]
-/// from a bounds-checked [`Gemm`], as disjoint rectangles of C.
-struct Part<T> {
-    m: usize,
-    k: usize,
-    n: usize,
-    a: *const T,
-    rsa: usize,
-    csa: usize,
-    b: *const T,
-    rsb: usize,
-    csb: usize,
-    c: *mut T,
-    rsc: usize,
-}
-
-// SAFETY: a part only reads A and B (shared, `Sync` data) and writes its
-// own rectangle of C, disjoint from every other part's; each part is run
-// by one thread only (`team::run` runs each index once), and the section
-// that runs them ends before the borrows they were made from.
-unsafe impl<T: Sync> Send for Part<T> {}
-// SAFETY: as for `Send`: shared access to a part only hands it to the one
-// thread that runs it.
-unsafe impl<T: Sync> Sync for Part<T> {}
-
-/// Threads used by large matrix products (default: the machine's
-/// available parallelism). Small products always run on the calling
-/// thread: for the products of a recurrent step, starting threads costs
-/// more than it saves.
-static THREADS: AtomicUsize = AtomicUsize::new(0);
-
-/// Products with at least this many multiply-adds are split across threads.
-const PARALLEL_MIN_MACS: usize = 1 << 20;
-
-/// Sets the number of threads large matrix products and long elementwise
-/// loops may use (1 = never split; default: `TAPEGRAD_NUM_THREADS`, else
-/// the machine's available parallelism). Never more than the CPUs this
-/// process may run on (its affinity mask and CPU quota, as
-/// [`std::thread::available_parallelism`] reports them): more threads than
-/// that only wait for each other. Takes effect for the next op. The extra
-/// threads are a team started on first use with the setting of that
-/// moment (see the crate docs, "Threads and memory").
-///
-/// ```
-/// tapegrad_tensor::set_num_threads(1);
-/// assert_eq!(tapegrad_tensor::num_threads(), 1);
-/// tapegrad_tensor::set_num_threads(100_000);
-/// assert!(tapegrad_tensor::num_threads() <= std::thread::available_parallelism().unwrap().get());
-/// ```
-pub fn set_num_threads(n: usize) {
-    THREADS.store(n.clamp(1, available()), Ordering::Relaxed);
-}
 
 /// How many stacked rows a sum of products `Σₜ Xₜᵀ·Yₜ` should gather
 /// before it is multiplied out as one product `[X₁;…;Xₖ]ᵀ·[Y₁;…;Yₖ]`:
@@ -115,129 +19,6 @@ pub fn set_num_threads(n: usize) {
 /// ```
 pub fn stacked_product_rows() -> usize {
     512
-}
-
-/// The CPUs this process may run on (1 if that cannot be told).
-fn available() -> usize {
-    static CPUS: OnceLock<usize> = OnceLock::new();
-    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// The number of threads large matrix products and long elementwise loops use.
-pub fn num_threads() -> usize {
-    match THREADS.load(Ordering::Relaxed) {
-        0 => {
-            let n = std::env::var("TAPEGRAD_NUM_THREADS").ok().and_then(|v| v.trim().parse().ok()).unwrap_or_else(available);
-            let n = n.clamp(1, available());
-            THREADS.store(n, Ordering::Relaxed);
-            n
-        }
-        n => n,
-    }
-}
-
-/// Runs `kernel` on `g`, splitting C between threads when the product is
-/// large enough to pay for it: into bands of rows when C is taller than
-/// wide, else into bands of columns, so that each thread packs only its
-/// share of the larger operand (for a recurrent step, C is a batch of rows
-/// times a wide weight, and splitting rows would make every thread pack
-/// the whole weight). The bands run on the thread team (see `team`). Each
-/// part is an independent GEMM of the crate over
-/// the same inner dimension, so results are bit-identical to the unsplit
-/// call.
-///
-/// # Panics
-/// If the slices of `g` are too short for its sizes (an internal bug).
-fn dispatch<T: Copy + Send + Sync>(g: Gemm<'_, T>, kernel: unsafe fn(&Part<T>)) {
-    assert!(g.in_bounds(), "gemm: operand slices too short for {}x{}x{}", g.m, g.k, g.n);
-    let Gemm { m, k, n, a, rsa, csa, b, rsb, csb, c } = g;
-    let whole = Part { m, k, n, a: a.as_ptr(), rsa, csa, b: b.as_ptr(), rsb, csb, c: c.as_mut_ptr().cast::<T>(), rsc: n };
-    let by_rows = m >= n;
-    let (long, quantum) = if by_rows { (m, 8) } else { (n, 16) };
-    let threads = num_threads().min(long / quantum).max(1);
-    if threads == 1 || m * n * k < PARALLEL_MIN_MACS {
-        // SAFETY: `in_bounds` checked every element the kernel touches lies
-        // in the slices; `c` is exclusively borrowed for the call.
-        return unsafe { kernel(&whole) };
-    }
-    let band = long.div_ceil(threads).next_multiple_of(quantum);
-    let parts: Vec<Part<T>> = (0..long)
-        .step_by(band)
-        .map(|start| {
-            let len = band.min(long - start);
-            // SAFETY (of the offsets): `start < m` (rows) or `start < n`
-            // (columns), so each offset stays inside the checked slices.
-            unsafe {
-                if by_rows {
-                    Part { m: len, a: whole.a.add(start * rsa), c: whole.c.add(start * n), ..whole }
-                } else {
-                    Part { n: len, b: whole.b.add(start * csb), c: whole.c.add(start), ..whole }
-                }
-            }
-        })
-        .collect();
-    crate::team::run(parts.len(), &|i| {
-        // SAFETY: parts are disjoint rectangles of the checked C, each run
-        // exactly once, and their reads lie inside the checked A and B.
-        unsafe { kernel(&parts[i]) }
-    });
-}
-
-pub(crate) fn gemm_f32(g: Gemm<'_, f32>) {
-    dispatch(g, sgemm)
-}
-
-pub(crate) fn gemm_f64(g: Gemm<'_, f64>) {
-    dispatch(g, dgemm)
-}
-
-/// # Safety
-/// Every element of the rectangle `p` describes must lie in live
-/// allocations, C's exclusively owned by the caller.
-unsafe fn sgemm(p: &Part<f32>) {
-    // SAFETY: the caller's contract; β = 0, so C is written, never read.
-    unsafe {
-        matrixmultiply::sgemm(
-            p.m,
-            p.k,
-            p.n,
-            1.0,
-            p.a,
-            p.rsa as isize,
-            p.csa as isize,
-            p.b,
-            p.rsb as isize,
-            p.csb as isize,
-            0.0,
-            p.c,
-            p.rsc as isize,
-            1,
-        )
-    }
-}
-
-/// # Safety
-/// As [`sgemm`].
-unsafe fn dgemm(p: &Part<f64>) {
-    // SAFETY: as in `sgemm`.
-    unsafe {
-        matrixmultiply::dgemm(
-            p.m,
-            p.k,
-            p.n,
-            1.0,
-            p.a,
-            p.rsa as isize,
-            p.csa as isize,
-            p.b,
-            p.rsb as isize,
-            p.csb as isize,
-            0.0,
-            p.c,
-            p.rsc as isize,
-            1,
-        )
-    }
 }
 
 /// (batch, rows, cols) of an operand as the product sees it, after an
@@ -450,20 +231,29 @@ impl<T: Scalar> Tensor<T> {
         let spare = &mut c.spare_capacity_mut()[..len];
         match batch {
             // Fold the batch into the rows: one large GEMM is faster than many.
-            Some(bs) if a.batch.is_some() && b.batch.is_none() && !trans_a => {
-                T::gemm(Gemm { m: bs * m, k, n, a: self.data(), rsa: a.rs, csa: a.cs, b: other.data(), rsb: b.rs, csb: b.cs, c: spare })
-            }
+            Some(bs) if a.batch.is_some() && b.batch.is_none() && !trans_a => engine::gemm(Gemm {
+                m: bs * m,
+                k,
+                n,
+                a: self.data(),
+                rsa: a.rs,
+                csa: a.cs,
+                b: other.data(),
+                rsb: b.rs,
+                csb: b.cs,
+                c: spare,
+            }),
             Some(_) => {
                 for (i, ci) in spare.chunks_mut(m * n).enumerate() {
                     let ao = if a.batch.is_some() { i * a.batch_stride } else { 0 };
                     let bo = if b.batch.is_some() { i * b.batch_stride } else { 0 };
                     let (a_data, b_data) = (&self.data()[ao..], &other.data()[bo..]);
-                    T::gemm(Gemm { m, k, n, a: a_data, rsa: a.rs, csa: a.cs, b: b_data, rsb: b.rs, csb: b.cs, c: ci });
+                    engine::gemm(Gemm { m, k, n, a: a_data, rsa: a.rs, csa: a.cs, b: b_data, rsb: b.rs, csb: b.cs, c: ci });
                 }
             }
             // A 2-D right operand may be a weight used at every step: it may
             // be multiplied from a cached packing (f32, small m).
-            None => T::gemm_reused(
+            None => engine::gemm_reused(
                 Gemm { m, k, n, a: self.data(), rsa: a.rs, csa: a.cs, b: other.data(), rsb: b.rs, csb: b.cs, c: spare },
                 other.buffer(),
             ),

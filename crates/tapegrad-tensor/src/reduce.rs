@@ -45,7 +45,7 @@ impl<T: Scalar> Tensor<T> {
         let shape = reduced(self.shape(), axis, keepdim);
         let out = if inner == 1 && n > 0 {
             // Innermost axis: one running sum per contiguous row.
-            let mut out = crate::pool::alloc(outer);
+            let mut out = crate::engine::alloc(outer);
             out.extend(x.chunks_exact(n).map(|row| row.iter().fold(T::zero(), |a, &v| a + v)));
             out
         } else {
@@ -144,7 +144,7 @@ impl<T: Scalar> Tensor<T> {
             return Err(TensorError::Invalid { op: "max_axis", message: format!("axis {axis} of shape {:?} is empty", self.shape()) });
         }
         let x = self.data();
-        let mut out = crate::pool::alloc(outer * inner);
+        let mut out = crate::engine::alloc(outer * inner);
         for o in 0..outer {
             let block = &x[o * n * inner..(o + 1) * n * inner];
             out.extend_from_slice(&block[..inner]);
@@ -298,7 +298,7 @@ impl<T: Scalar> Tensor<T> {
             self.with_shape(Shape::from_slice(&src[k..]))
         } else {
             let x = self.data();
-            let mut acc = crate::pool::alloc(block);
+            let mut acc = crate::engine::alloc(block);
             acc.extend_from_slice(&x[..block]);
             x[block..].chunks_exact(block).for_each(|c| add_into(&mut acc, c));
             Tensor::from_parts(acc, Shape::from_slice(&src[k..]))

@@ -64,7 +64,7 @@ impl<T: Scalar> Tensor<T> {
         let mut st = layout::strides(self.shape());
         st.swap(a1, a2);
         let x = self.data();
-        let mut d = crate::pool::alloc(self.numel());
+        let mut d = crate::engine::alloc(self.numel());
         layout::for_each_broadcast(&out, &st, &st, |_, i, _| d.push(x[i]));
         Ok(Tensor::from_parts(d, out))
     }
@@ -118,7 +118,7 @@ impl<T: Scalar> Tensor<T> {
             return Ok(self.window(start * inner, out));
         }
         let x = self.data();
-        let mut d = crate::pool::alloc(outer * len * inner);
+        let mut d = crate::engine::alloc(outer * len * inner);
         for o in 0..outer {
             let base = o * n * inner;
             d.extend_from_slice(&x[base + start * inner..base + (start + len) * inner]);

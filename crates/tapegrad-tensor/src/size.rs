@@ -12,7 +12,7 @@
 use std::mem;
 
 use crate::layout::Shape;
-use crate::{pool, Result, Scalar, TensorError};
+use crate::{engine, Result, Scalar, TensorError};
 
 /// The number of elements of a tensor of shape `shape`, or
 /// [`TensorError::ShapeOverflow`] naming `op` and the shape if the
@@ -78,7 +78,7 @@ const PROBE_MIN_BYTES: usize = 64 << 20;
 /// writing them.
 pub(crate) fn alloc<T: Scalar>(op: &'static str, shape: &[usize]) -> Result<Vec<T>> {
     let (n, fresh) = reserve(op, shape)?;
-    Ok(fresh.unwrap_or_else(|| pool::alloc(n)))
+    Ok(fresh.unwrap_or_else(|| engine::alloc(n)))
 }
 
 /// As [`alloc`], filled with `value`.
@@ -89,7 +89,7 @@ pub(crate) fn filled<T: Scalar>(op: &'static str, shape: &[usize], value: T) -> 
             v.resize(n, value);
             v
         }
-        None => pool::filled(n, value),
+        None => engine::filled(n, value),
     })
 }
 
@@ -107,5 +107,5 @@ fn reserve<T: Scalar>(op: &'static str, shape: &[usize]) -> Result<(usize, Optio
     let mut v = Vec::new();
     v.try_reserve_exact(n).map_err(|_| too_large())?;
     // The pool never keeps a buffer larger than its limit.
-    Ok((n, (bytes > pool::buffer_pool_limit()).then_some(v)))
+    Ok((n, (bytes > engine::buffer_pool_limit()).then_some(v)))
 }

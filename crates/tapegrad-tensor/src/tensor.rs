@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use rand::Rng;
 
+use crate::engine::Buffer;
 use crate::error::or_panic;
 use crate::layout::{self, Shape};
-use crate::pool::Buffer;
 use crate::size::{self, checked_numel};
 use crate::{Result, Scalar, TensorError};
 
@@ -368,7 +368,7 @@ impl<T: Scalar> Tensor<T> {
         let n = self.numel();
         if self.offset != 0 || self.data.len() != n {
             // A window: its elements move to a buffer of their own.
-            let mut v = crate::pool::alloc(n);
+            let mut v = crate::engine::alloc(n);
             v.extend_from_slice(self.data());
             *self = Tensor::from_parts(v, std::mem::take(&mut self.shape));
         }
@@ -454,7 +454,7 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!(t.map(|v| v * 2.0).data(), &[2.0, -4.0]);
     /// ```
     pub fn map(&self, f: impl Fn(T) -> T + Sync) -> Self {
-        Self::from_parts(crate::simd::map(self.data(), f), self.shape.clone())
+        Self::from_parts(crate::engine::map(self.data(), f), self.shape.clone())
     }
 
     /// Converts every element to another float type.
@@ -464,7 +464,7 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!(t.cast::<f64>().data(), &[0.5f64]);
     /// ```
     pub fn cast<U: Scalar>(&self) -> Tensor<U> {
-        let mut out = crate::pool::alloc(self.numel());
+        let mut out = crate::engine::alloc(self.numel());
         out.extend(self.data().iter().map(|v| U::from_f64_lossy(v.to_f64_lossless())));
         Tensor::from_parts(out, self.shape.clone())
     }

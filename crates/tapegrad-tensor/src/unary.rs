@@ -21,7 +21,7 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(0.0f64).exp().item(), 1.0);
     /// ```
     pub fn exp(&self) -> Self {
-        Tensor::from_parts(T::exp_slice(self.data()), crate::Shape::from_slice(self.shape()))
+        Tensor::from_parts(crate::engine::exp_slice(self.data()), crate::Shape::from_slice(self.shape()))
     }
     /// Natural log (NaN below 0, -inf at 0). Derivative: `1/x`.
     ///
@@ -71,7 +71,7 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(1000.0f32).tanh().item(), 1.0);
     /// ```
     pub fn tanh(&self) -> Self {
-        Tensor::from_parts(T::tanh_slice(self.data()), crate::Shape::from_slice(self.shape()))
+        Tensor::from_parts(crate::engine::tanh_slice(self.data()), crate::Shape::from_slice(self.shape()))
     }
     /// Logistic sigmoid `1/(1+e⁻ˣ)`, computed without overflow: exact 0 and 1
     /// in the limits, no NaN at ±1000. Derivative: `σ(1-σ)`.
@@ -81,7 +81,7 @@ impl<T: Scalar> Tensor<T> {
     /// assert_eq!(t.sigmoid().data(), &[0.0, 0.5, 1.0]);
     /// ```
     pub fn sigmoid(&self) -> Self {
-        Tensor::from_parts(T::sigmoid_slice(self.data()), crate::Shape::from_slice(self.shape()))
+        Tensor::from_parts(crate::engine::sigmoid_slice(self.data()), crate::Shape::from_slice(self.shape()))
     }
     /// `max(x, 0)` (NaN stays NaN). Derivative: [`Tensor::relu_mask`].
     ///

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use tapegrad_tensor::{Scalar, Tensor};
 
-use crate::weights::check_unique;
+use crate::io::check_unique;
 use crate::{NnError, Param, ParamGrads, ParamId, Result};
 
 /// One kind of per-parameter buffer: its name in the state, and whether

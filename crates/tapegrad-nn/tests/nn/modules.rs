@@ -1,4 +1,4 @@
-//! Linear, Embedding, Dropout, the losses and truncated BPTT.
+//! Linear, Embedding, Dropout, LayerNorm, the losses and truncated BPTT.
 
 use proptest::prelude::*;
 use rand::rngs::StdRng;
@@ -142,4 +142,42 @@ fn a_value_of_the_wrong_shape_for_a_parameter_is_a_parameter_shape_error() {
     let bind = Binding::new(&tape);
     let e = bind.try_bind(&p, tape.leaf(Tensor::ones(&[6]))).unwrap_err();
     assert_eq!(e.to_string(), "Binding::try_bind: a value of shape [6] for a parameter of shape [2, 3]");
+}
+
+/// `LayerNorm` is the `layer_norm` op with its own gain and bias, named as
+/// PyTorch names them (`weight`, `bias`), and its gradient checks in f64.
+#[test]
+fn layer_norm_module_is_the_op_with_pytorch_names_and_gradchecks() {
+    use tapegrad_nn::LayerNorm;
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut ln = LayerNorm::<f64>::new(&[2, 3]);
+    assert_eq!(ln.params().iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["weight", "bias"]);
+    assert_eq!(LayerNorm::<f64>::new(&[3]).without_bias().params().len(), 1);
+    ln.weight = tapegrad_nn::Param::new(Tensor::rand_uniform(&[2, 3], 0.5, 1.5, &mut rng));
+    ln.bias = Some(tapegrad_nn::Param::new(Tensor::rand_uniform(&[2, 3], -1.0, 1.0, &mut rng)));
+    let x = Tensor::rand_uniform(&[4, 2, 3], -2.0, 2.0, &mut rng);
+    let tape = Tape::new();
+    let bind = Binding::new(&tape);
+    let xv = tape.constant(x.clone());
+    let by_module = ln.forward(&bind, xv).unwrap().value();
+    let by_op = xv.layer_norm(
+        2,
+        Some(tape.constant(ln.weight.value().clone())),
+        Some(tape.constant(ln.bias.as_ref().unwrap().value().clone())),
+        1e-5,
+    );
+    assert_eq!(by_module.data(), by_op.value().data());
+    let inputs = vec![ln.weight.value().clone(), ln.bias.as_ref().unwrap().value().clone(), x];
+    check(
+        |tape, v| {
+            let bind = Binding::new(tape);
+            bind.try_bind(&ln.weight, v[0])?;
+            bind.try_bind(ln.bias.as_ref().unwrap(), v[1])?;
+            Ok(ln.forward(&bind, v[2])?.tanh())
+        },
+        &inputs,
+    )
+    .unwrap();
+    let err = ln.forward(&bind, tape.constant(Tensor::ones(&[4, 3, 2]))).unwrap_err().to_string();
+    assert!(err.contains("layer_norm"), "{err}");
 }

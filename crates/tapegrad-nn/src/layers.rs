@@ -1,4 +1,4 @@
-//! Feed-forward modules: `Linear`, `Embedding`, `Dropout`.
+//! Feed-forward modules: `Linear`, `Embedding`, `Dropout`, `LayerNorm`.
 
 use rand::Rng;
 use tapegrad_autodiff::Var;
@@ -199,6 +199,63 @@ impl Dropout {
         if !bind.dropout_on() || self.p == 0.0 {
             return Ok(x);
         }
-        crate::rnn::dropout(bind, x, self.p)
+        crate::recurrent::dropout(bind, x, self.p)
+    }
+}
+
+/// Layer normalisation over the last axes (Ba, Kiros & Hinton 2016),
+/// PyTorch's `nn.LayerNorm(shape, eps=1e-5)`: `y = (x − μ)/√(σ² + ε) ⊙
+/// weight + bias`, `μ` and the biased `σ²` taken over the normalised
+/// axes. `weight` starts at 1, `bias` at 0; [`LayerNorm::without_bias`]
+/// drops the bias (PyTorch's `bias=False`). One tape record per call
+/// ([`Var::try_layer_norm`]).
+///
+/// ```
+/// use tapegrad_autodiff::Tape;
+/// use tapegrad_nn::{Binding, LayerNorm, Module};
+/// use tapegrad_tensor::Tensor;
+/// let ln = LayerNorm::<f64>::new(&[4]);
+/// let tape = Tape::new();
+/// let x = tape.constant(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0, 8.0], &[2, 4]));
+/// let y = ln.forward(&Binding::new(&tape), x).unwrap().value();
+/// assert!(y.data()[..4].iter().zip([-1.3416, -0.4472, 0.4472, 1.3416]).all(|(a, b)| (a - b).abs() < 1e-4));
+/// assert_eq!(ln.num_params(), 8);
+/// assert_eq!(LayerNorm::<f64>::new(&[4]).without_bias().num_params(), 4);
+/// assert!(ln.forward(&Binding::new(&tape), tape.constant(Tensor::ones(&[2, 3]))).is_err());
+/// ```
+#[derive(Debug, Clone, Module)]
+#[module(crate = crate)]
+pub struct LayerNorm<T: Scalar> {
+    /// The gain, of the normalised axes' shape.
+    pub weight: Param<T>,
+    /// The bias, of the normalised axes' shape (absent after
+    /// [`LayerNorm::without_bias`]).
+    pub bias: Option<Param<T>>,
+    #[module(skip)]
+    eps: T,
+}
+
+impl<T: Scalar> LayerNorm<T> {
+    /// Normalises the last `shape.len()` axes, which must be `shape`;
+    /// `ε = 1e-5`.
+    pub fn new(shape: &[usize]) -> Self {
+        LayerNorm { weight: Param::new(Tensor::ones(shape)), bias: Some(Param::new(Tensor::zeros(shape))), eps: T::from_f64_lossy(1e-5) }
+    }
+    /// The same without a bias.
+    pub fn without_bias(self) -> Self {
+        LayerNorm { bias: None, ..self }
+    }
+    /// The same with `ε = eps`.
+    pub fn with_eps(self, eps: T) -> Self {
+        LayerNorm { eps, ..self }
+    }
+    /// Normalises `x`'s last axes.
+    ///
+    /// # Errors
+    /// [`NnError::Autodiff`] naming `layer_norm` and both shapes when `x`'s
+    /// last axes are not the normalised shape.
+    pub fn forward<'t>(&self, bind: &Binding<'t, T>, x: Var<'t, T>) -> Result<Var<'t, T>> {
+        let bias = self.bias.as_ref().map(|b| bind.param(b));
+        Ok(x.try_layer_norm(self.weight.shape().len(), Some(bind.param(&self.weight)), bias, self.eps)?)
     }
 }

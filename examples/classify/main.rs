@@ -13,14 +13,20 @@
 //!
 //! Run: `cargo run --release --example classify`
 
+mod data;
+mod model;
+
 use std::error::Error;
 use std::time::Instant;
 
 use clap::Parser;
 use rand::rngs::StdRng;
-use rand::seq::{IndexedRandom, SliceRandom};
-use rand::{Rng, SeedableRng};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use tapegrad::prelude::*;
+
+use data::{batch, sentence_pairs, Example, PROBES};
+use model::{accuracy, p_positive, padding_effect, Classifier};
 
 /// Sentiment from word order: unidirectional vs bidirectional LSTM vs a bag of words.
 #[derive(Parser, Debug, Clone)]
@@ -61,144 +67,11 @@ pub(crate) struct Summary {
     pub unidirectional: f64,
     pub bidirectional: f64,
     pub bag_of_words: f64,
-    /// Largest logit change from padding a sentence in a batch (see [`padding_effect`]).
+    /// Largest logit change from padding a sentence in a batch (see [`model::padding_effect`]).
     pub padding_effect: f64,
     /// P(positive) of the notes' pair ("good, not bad" then "bad, not good") by LSTM, BiLSTM, bag of words.
     pub notes_pair: Vec<[f64; 3]>,
     pub seconds: f64,
-}
-
-const SUBJECTS: &[&str] =
-    &["the food", "the service", "the movie", "dinner", "the new hotel", "our room", "the staff", "this book", "coffee"];
-const VERBS: &[&str] = &["was", "is", "seemed", "felt"];
-const POSITIVE: &[&str] = &["good", "great", "fine", "lovely", "excellent"];
-const NEGATIVE: &[&str] = &["bad", "awful", "poor", "terrible", "dull"];
-/// `{a}` is the asserted adjective (its polarity is the label), `{b}` the negated one.
-const TEMPLATES: &[&str] = &[
-    "{s} {v} {a} , not {b} at all",
-    "{s} {v} {a} , not {b}",
-    "{s} {v} not {b} , {a}",
-    "{s} {v} not {b} but {a}",
-    "{s} {v} not {b} at all , really {a}",
-    "not {b} , {s} {v} {a}",
-    "not {b} at all : {s} {v} {a}",
-];
-/// The seed notes' example pair.
-const PROBES: &[(&str, usize)] = &[("the food was good , not bad at all", 1), ("the food was bad , not good at all", 0)];
-/// Said before or after a sentence, to vary lengths and distances.
-const FILLERS: &[&str] = &["to be honest", "as my friend said", "i have to say", "after all that waiting", "if you ask me"];
-
-/// A labelled sentence: token ids and 1 (positive) or 0 (negative).
-type Example = (Vec<usize>, usize);
-
-/// `pairs` pairs of sentences with the same bag of words and opposite
-/// labels, and the [`PROBES`], tokenised against a vocabulary whose id 0 is
-/// padding.
-fn sentence_pairs(pairs: usize, rng: &mut StdRng) -> (Vec<[Example; 2]>, Vec<Example>, Vec<String>) {
-    let mut vocab = vec!["<pad>".to_string()];
-    let mut tokens = |text: &str| -> Vec<usize> {
-        let mut id = |w: &str| match vocab.iter().position(|v| v == w) {
-            Some(i) => i,
-            None => {
-                vocab.push(w.to_string());
-                vocab.len() - 1
-            }
-        };
-        text.split_whitespace().map(&mut id).collect()
-    };
-    let probes = PROBES.iter().map(|(text, label)| (tokens(text), *label)).collect();
-    let mut out = Vec::with_capacity(pairs);
-    for _ in 0..pairs {
-        let (t, s, v) = (TEMPLATES.choose(rng).unwrap(), SUBJECTS.choose(rng).unwrap(), VERBS.choose(rng).unwrap());
-        let (p, n, f) = (POSITIVE.choose(rng).unwrap(), NEGATIVE.choose(rng).unwrap(), FILLERS.choose(rng).unwrap());
-        // Variations applied to both sentences of the pair alike.
-        let mut t = t.to_string();
-        if rng.random_bool(0.3) {
-            t = t.replace("{a}", "really {a}");
-        }
-        match rng.random_range(0..3) {
-            0 => t = format!("{f} , {t}"),
-            1 => t = format!("{t} , {f}"),
-            _ => {}
-        }
-        let text = |a: &str, b: &str| t.replace("{s}", s).replace("{v}", v).replace("{a}", a).replace("{b}", b);
-        out.push([(tokens(&text(p, n)), 1), (tokens(&text(n, p)), 0)]);
-    }
-    (out, probes, vocab)
-}
-
-/// A padded, time-major batch: ids `(T, B)` row-major, lengths, labels.
-struct Batch {
-    ids: Vec<usize>,
-    steps: usize,
-    lengths: Vec<usize>,
-    labels: Vec<usize>,
-}
-
-fn batch(examples: &[&Example]) -> Batch {
-    let steps = examples.iter().map(|e| e.0.len()).max().unwrap_or(1);
-    let ids = (0..steps).flat_map(|t| examples.iter().map(move |e| e.0.get(t).copied().unwrap_or(0))).collect();
-    Batch { ids, steps, lengths: examples.iter().map(|e| e.0.len()).collect(), labels: examples.iter().map(|e| e.1).collect() }
-}
-
-/// A model that scores a batch: logits `(B, 2)`.
-trait Classifier: Module<f32> {
-    fn logits<'t>(&self, bind: &Binding<'t, f32>, b: &Batch) -> Result<Var<'t, f32>, NnError>;
-}
-
-/// Embedding → LSTM (one or two directions) → linear head on the final state(s).
-impl Classifier for (Embedding<f32>, Rnn<LstmCell<f32>>, Linear<f32>) {
-    fn logits<'t>(&self, bind: &Binding<'t, f32>, b: &Batch) -> Result<Var<'t, f32>, NnError> {
-        let x = self.0.forward(bind, &b.ids, &[b.steps, b.lengths.len()])?;
-        let out = self.1.forward(bind, x, None, Some(&b.lengths))?;
-        // `last` holds each direction's state at each sentence's true end (for
-        // the reverse direction: after reading back to the first word).
-        let h: Vec<Var<'t, f32>> = out.last.iter().map(|s| s.h).collect();
-        self.2.forward(bind, Var::try_concat(&h, 1)?)
-    }
-}
-
-/// Bag of words: mean of the real tokens' embeddings → linear head.
-impl Classifier for (Embedding<f32>, Linear<f32>) {
-    fn logits<'t>(&self, bind: &Binding<'t, f32>, b: &Batch) -> Result<Var<'t, f32>, NnError> {
-        let n = b.lengths.len();
-        let x = self.0.forward(bind, &b.ids, &[b.steps, n])?; // (T, B, E)
-        let w: Vec<f32> = (0..b.steps).flat_map(|t| b.lengths.iter().map(move |&l| if t < l { 1.0 / l as f32 } else { 0.0 })).collect();
-        let mean = x.try_mul(bind.tape().constant(Tensor::from_vec(w, &[b.steps, n, 1])))?.try_sum_axis(0, false)?;
-        self.1.forward(bind, mean)
-    }
-}
-
-/// Fraction of `data` classified correctly (one batch, no gradient).
-fn accuracy<M: Classifier>(model: &M, data: &[&Example]) -> Result<f64, NnError> {
-    let tape = Tape::new();
-    let b = batch(data);
-    let logits = tape.no_grad(|| model.logits(&Binding::new(&tape), &b))?.value();
-    let right = logits.argmax(1).iter().zip(&b.labels).filter(|(p, l)| p == l).count();
-    Ok(right as f64 / data.len() as f64)
-}
-
-/// P(positive) of each sentence.
-fn p_positive<M: Classifier>(model: &M, data: &[&Example]) -> Result<Vec<f64>, NnError> {
-    let tape = Tape::new();
-    let logits = tape.no_grad(|| model.logits(&Binding::new(&tape), &batch(data)))?.value();
-    Ok(logits.softmax(1).data().chunks(2).map(|p| p[1] as f64).collect())
-}
-
-/// Largest change in any logit between scoring each sentence alone and in
-/// one padded batch with `lengths`: zero up to rounding if padding is inert.
-fn padding_effect<M: Classifier>(model: &M, data: &[&Example]) -> Result<f64, NnError> {
-    let tape = Tape::new();
-    let bind = Binding::new(&tape);
-    let together = tape.no_grad(|| model.logits(&bind, &batch(data)))?.value();
-    let mut worst = 0f64;
-    for (k, e) in data.iter().enumerate() {
-        let alone = tape.no_grad(|| model.logits(&bind, &batch(&[e])))?.value();
-        for (c, a) in alone.data().iter().enumerate() {
-            worst = worst.max((together.data()[2 * k + c] - a).abs() as f64);
-        }
-    }
-    Ok(worst)
 }
 
 /// Trains `model` with Adam and clipping for `args.epochs`; returns held-out accuracy.

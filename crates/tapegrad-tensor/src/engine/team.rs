@@ -31,7 +31,7 @@ use std::sync::{Mutex, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use crate::matmul::num_threads;
+use super::num_threads;
 
 /// How long a helper keeps polling for work after a job it took part in.
 pub(crate) const SPIN: Duration = Duration::from_micros(1000);

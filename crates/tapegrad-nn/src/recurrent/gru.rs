@@ -4,7 +4,7 @@ use rand::Rng;
 use tapegrad_autodiff::Var;
 use tapegrad_tensor::{Scalar, Shape};
 
-use crate::cell::{affine, check_step, uniform_init};
+use super::cell::{affine, check_step, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result};
 
 /// GRU cell with PyTorch's equations and gate order (r, z, n):

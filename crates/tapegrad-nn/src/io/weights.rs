@@ -95,7 +95,7 @@ pub fn to_safetensors_bytes_as<T: Scalar>(
         .iter()
         .map(|(n, t)| {
             let values = t.data().iter().map(|v| v.to_f64_lossless());
-            let half = |f: crate::half::Half, name: &str| -> Result<Vec<u8>> {
+            let half = |f: super::half::Half, name: &str| -> Result<Vec<u8>> {
                 let mut out = Vec::with_capacity(2 * t.numel());
                 for (k, v) in values.clone().enumerate() {
                     let bits = f.encode(v).map_err(|()| bad(format!("`{n}`: value {v:e} at element {k} does not fit {name}")))?;
@@ -104,8 +104,8 @@ pub fn to_safetensors_bytes_as<T: Scalar>(
                 Ok(out)
             };
             Ok(match storage {
-                Storage::F16 => half(crate::half::F16, "F16")?,
-                Storage::Bf16 => half(crate::half::BF16, "BF16")?,
+                Storage::F16 => half(super::half::F16, "F16")?,
+                Storage::Bf16 => half(super::half::BF16, "BF16")?,
                 Storage::F32 => values.flat_map(|v| (v as f32).to_le_bytes()).collect(),
                 _ => values.flat_map(|v| v.to_le_bytes()).collect(),
             })
@@ -293,7 +293,7 @@ pub fn from_safetensors_bytes<T: Scalar>(source: &str, bytes: &[u8]) -> Result<(
                 view.data().chunks_exact(8).map(|c| T::from_f64_lossy(f64::from_le_bytes(c.try_into().expect("8 bytes")))).collect()
             }
             Dtype::F16 | Dtype::BF16 => {
-                let f = if view.dtype() == Dtype::F16 { crate::half::F16 } else { crate::half::BF16 };
+                let f = if view.dtype() == Dtype::F16 { super::half::F16 } else { super::half::BF16 };
                 view.data().chunks_exact(2).map(|c| T::from_f64_lossy(f.decode(u16::from_le_bytes([c[0], c[1]])))).collect()
             }
             other => return Err(bad(format!("entry `{n}` has dtype {other:?}; only F16, BF16, F32 and F64 are supported"))),

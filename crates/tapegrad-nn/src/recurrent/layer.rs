@@ -5,7 +5,7 @@ use rand::Rng;
 use tapegrad_autodiff::Var;
 use tapegrad_tensor::{Scalar, Tensor};
 
-use crate::unroll::{check_state, reverse_time, unroll, validate, Place};
+use super::unroll::{check_state, reverse_time, unroll, validate, Place};
 use crate::{child_name, Binding, Cell, Module, NnError, Param, Result, Sequence};
 
 /// A recurrent layer over any [`Cell`], PyTorch's `nn.RNN`/`nn.LSTM`/`nn.GRU`

@@ -3,7 +3,7 @@
 use rand::Rng;
 use tapegrad_tensor::Scalar;
 
-use crate::rnn::check_dropout;
+use super::layer::check_dropout;
 use crate::{Activation, Cell, GruCell, LstmCell, NnError, Result, Rnn, RnnCell};
 
 /// The shape of a recurrent layer before its cells exist: input and hidden

@@ -121,15 +121,15 @@ multiversion!(zip_rows_wide, zip_rows_body, dst, (dst: &mut [MaybeUninit<T>], lo
 /// by `fill(band, i)` for bands starting at multiples of `unit`: the
 /// whole in one call, or bands on the team's threads when `n` is long.
 fn build<T: Scalar>(n: usize, unit: usize, fill: impl Fn(&mut [MaybeUninit<T>], usize) + Sync) -> Vec<T> {
-    let mut out = crate::pool::alloc(n);
+    let mut out = super::pool::alloc(n);
     let dst = &mut out.spare_capacity_mut()[..n];
-    let parts = if n >= SPLIT_MIN && unit > 0 { crate::num_threads().min(n / unit).max(1) } else { 1 };
+    let parts = if n >= SPLIT_MIN && unit > 0 { super::num_threads().min(n / unit).max(1) } else { 1 };
     if parts == 1 {
         fill(dst, 0);
     } else {
         let band = (n / unit).div_ceil(parts) * unit;
         let bands: Vec<Mutex<&mut [MaybeUninit<T>]>> = dst.chunks_mut(band).map(Mutex::new).collect();
-        crate::team::run(bands.len(), &|i| fill(&mut bands[i].lock().unwrap_or_else(|e| e.into_inner()), i * band));
+        super::team::run(bands.len(), &|i| fill(&mut bands[i].lock().unwrap_or_else(|e| e.into_inner()), i * band));
     }
     // SAFETY: the bands cover `0..n` and every fill writes its whole band.
     unsafe { out.set_len(n) };
@@ -158,7 +158,7 @@ pub(crate) fn zip_rows<T: Scalar>(long: &[T], row: &[T], row_first: bool, f: imp
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fastmath::{exp_f32, sigmoid_f32, tanh_f32};
+    use crate::engine::fastmath::{exp_f32, sigmoid_f32, tanh_f32};
 
     /// Inputs across every branch of the kernels: tiny, moderate, huge,
     /// infinite, NaN, signed zeros; an odd length, so wide loops leave a

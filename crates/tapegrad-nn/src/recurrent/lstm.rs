@@ -4,7 +4,7 @@ use rand::Rng;
 use tapegrad_autodiff::Var;
 use tapegrad_tensor::{Scalar, Shape};
 
-use crate::cell::{check_step, project, uniform_init};
+use super::cell::{check_step, project, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result, State};
 
 /// The LSTM state: hidden `h` and cell `c`, each `(B, H)`.

@@ -4,7 +4,7 @@ use rand::Rng;
 use tapegrad_autodiff::Var;
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
-use crate::cell::{check_step, project, uniform_init};
+use super::cell::{check_step, project, uniform_init};
 use crate::{Binding, Cell, Module, Param, Result};
 
 /// The activation of an Elman cell.

@@ -33,9 +33,9 @@ use std::sync::{Arc, Mutex, Weak};
 use rten_gemm::{GemmExecutor, GemmInputA, GemmInputB, GemmUninitOptions, PackedBMatrix};
 use rten_tensor::NdTensorView;
 
-use crate::matmul::{gemm_f32, num_threads, Gemm};
-use crate::pool::Buffer;
-use crate::team;
+use super::gemm::{self, Gemm};
+use super::pool::Buffer;
+use super::{num_threads, team};
 
 /// Products with more rows than this amortise packing by themselves.
 const MAX_ROWS: usize = 256;
@@ -99,7 +99,7 @@ pub(crate) fn gemm_f32_reused(g: Gemm<'_, f32>, owner: &Arc<Buffer<f32>>) {
     let start = (g.b.as_ptr() as usize).wrapping_sub(owner.as_ptr() as usize) / std::mem::size_of::<f32>();
     let inside = g.b.as_ptr() >= owner.as_ptr() && start + g.b.len() <= owner.len();
     if g.m > MAX_ROWS || g.k * g.n < MIN_ELEMENTS || !inside {
-        return gemm_f32(g);
+        return gemm::multiply(g, matrixmultiply::sgemm);
     }
     let layout = (start, g.k, g.n, g.rsb, g.csb);
     CACHE.with(|cache| {
@@ -107,7 +107,7 @@ pub(crate) fn gemm_f32_reused(g: Gemm<'_, f32>, owner: &Arc<Buffer<f32>>) {
         cache.retain(|e| e.owner.strong_count() > 0);
         let Ok(b) = NdTensorView::from_data_with_strides([g.k, g.n], g.b, [g.rsb, g.csb]) else {
             drop(cache);
-            return gemm_f32(g);
+            return gemm::multiply(g, matrixmultiply::sgemm);
         };
         let found = cache.iter().position(|e| std::ptr::eq(e.owner.as_ptr(), Arc::as_ptr(owner)) && e.layout == layout);
         let i = found.unwrap_or_else(|| {
@@ -121,7 +121,7 @@ pub(crate) fn gemm_f32_reused(g: Gemm<'_, f32>, owner: &Arc<Buffer<f32>>) {
         let packed = &cache[i].packed;
         let Ok(a) = NdTensorView::from_data_with_strides([g.m, g.k], g.a, [g.rsa, g.csa]) else {
             drop(cache);
-            return gemm_f32(g);
+            return gemm::multiply(g, matrixmultiply::sgemm);
         };
         let (m, k, n) = (g.m, g.k, g.n);
         let parts = if m * k * n >= SPLIT_MIN_MACS { num_threads().min(m / 8).max(1) } else { 1 };
@@ -148,13 +148,13 @@ pub(crate) fn gemm_f32_reused(g: Gemm<'_, f32>, owner: &Arc<Buffer<f32>>) {
         };
         if !done {
             drop(cache);
-            gemm_f32(g);
+            gemm::multiply(g, matrixmultiply::sgemm);
         }
     })
 }
 
-/// For tests: how many right operands this thread has packed and kept.
-#[doc(hidden)]
-pub fn packed_operands() -> usize {
+/// How many right operands this thread has packed and kept.
+#[cfg(test)]
+pub(super) fn packed_operands() -> usize {
     CACHE.with(|c| c.borrow().iter().filter(|e| e.owner.strong_count() > 0).count())
 }

@@ -27,6 +27,7 @@ use std::mem;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::kernels::with_pool;
 use crate::Scalar;
 
 /// Buffers smaller than this are left to the allocator, which recycles
@@ -69,11 +70,11 @@ pub fn buffer_pool_limit() -> usize {
 /// assert_eq!(tapegrad_tensor::release_buffer_pool(), 0);
 /// ```
 pub fn release_buffer_pool() -> usize {
-    f32::with_pool(|p| p.clear()).unwrap_or(0) + f64::with_pool(|p| p.clear()).unwrap_or(0)
+    with_pool::<f32, _>(|p| p.clear()).unwrap_or(0) + with_pool::<f64, _>(|p| p.clear()).unwrap_or(0)
 }
 
-/// One thread's freed buffers of one element type, by capacity.
-#[doc(hidden)]
+/// One thread's freed buffers of one element type, by capacity. (`pub`
+/// only in name, as the sealed kernels of [`Scalar`] name it.)
 #[derive(Default)]
 pub struct Pool<T> {
     free: HashMap<usize, Vec<Vec<T>>>,
@@ -111,7 +112,7 @@ impl<T> Pool<T> {
 /// there is one of that size.
 pub(crate) fn alloc<T: Scalar>(n: usize) -> Vec<T> {
     if n * mem::size_of::<T>() >= MIN_BYTES {
-        if let Some(v) = T::with_pool(|p| p.take(n)).flatten() {
+        if let Some(v) = with_pool(|p| p.take(n)).flatten() {
             return v;
         }
     }
@@ -126,8 +127,8 @@ pub(crate) fn filled<T: Scalar>(n: usize, value: T) -> Vec<T> {
 }
 
 /// A tensor's elements; returned to the pool of the dropping thread when
-/// the last tensor sharing it is dropped.
-#[doc(hidden)]
+/// the last tensor sharing it is dropped. (`pub` only in name, as
+/// [`Pool`].)
 pub struct Buffer<T: Scalar>(Vec<T>);
 
 impl<T: Scalar> Buffer<T> {
@@ -147,7 +148,7 @@ impl<T: Scalar> Drop for Buffer<T> {
             let v = mem::take(&mut self.0);
             // Outside a thread's lifetime (its pool already gone) the
             // vector is simply freed.
-            let _ = T::with_pool(|p| p.put(v, buffer_pool_limit()));
+            let _ = with_pool(|p| p.put(v, buffer_pool_limit()));
         }
     }
 }
