@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use tapegrad_tensor::Scalar;
 
-use crate::tape::Op;
+use crate::ops::Op;
+use crate::tape::Inner;
 use crate::Tape;
 
 /// How [`Tape::to_dot`] draws a tape.
@@ -113,16 +114,8 @@ impl<T: Scalar> Tape<T> {
     /// ```
     pub fn to_dot(&self, options: &DotOptions) -> String {
         let inner = self.inner.borrow();
-        let kind = |i: usize| match inner.nodes[i].op {
-            Op::Leaf => Kind::Leaf,
-            Op::Constant => Kind::Constant,
-            _ => Kind::Op,
-        };
-        let drawn: Vec<usize> = (0..inner.nodes.len()).filter(|&i| options.constants || kind(i) != Kind::Constant).collect();
-        let step = |i: usize| {
-            let s = inner.nodes[i].step;
-            (kind(i) != Kind::Leaf && s != u32::MAX).then_some(s)
-        };
+        let view = View { inner: &inner, options };
+        let drawn: Vec<usize> = (0..inner.nodes.len()).filter(|&i| view.drawn(i)).collect();
         let mut out = String::new();
         let summary = drawn.len() > options.max_nodes;
         let _ = writeln!(out, "digraph {} {{", if summary { "tape_summary" } else { "tape" });
@@ -137,107 +130,156 @@ impl<T: Scalar> Tape<T> {
         }
         let _ = writeln!(out, "];\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [color=\"#555555\", arrowsize=0.6];");
         if summary {
-            // Groups: leaves, nodes outside any step, then one per step.
-            #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-            enum Group {
-                Leaves,
-                Outside,
-                Step(u32),
-            }
-            let group = |i: usize| match (kind(i), step(i)) {
-                (Kind::Leaf, _) => Group::Leaves,
-                (_, None) => Group::Outside,
-                (_, Some(s)) => Group::Step(s),
-            };
-            let id = |g: Group| match g {
-                Group::Leaves => "leaves".to_string(),
-                Group::Outside => "outside".to_string(),
-                Group::Step(s) => format!("step_{s}"),
-            };
-            let mut counts: BTreeMap<Group, BTreeMap<String, usize>> = BTreeMap::new();
-            let mut names: Vec<String> = Vec::new();
-            let mut edges: BTreeMap<(Group, Group), usize> = BTreeMap::new();
-            for &i in &drawn {
-                let g = group(i);
-                *counts.entry(g).or_default().entry(inner.nodes[i].op.name()).or_default() += 1;
-                if g == Group::Leaves {
-                    names.push(inner.names.get(&(i as u32)).cloned().unwrap_or_else(|| format!("#{i}")));
-                }
-                for &p in &inner.nodes[i].parents {
-                    let pg = group(p as usize);
-                    if pg != g && (options.constants || kind(p as usize) != Kind::Constant) {
-                        *edges.entry((pg, g)).or_default() += 1;
-                    }
-                }
-            }
-            for (g, ops) in &counts {
-                let total: usize = ops.values().sum();
-                let mut label = match g {
-                    Group::Leaves => {
-                        let shown = names.iter().take(12).map(String::as_str).collect::<Vec<_>>().join(", ");
-                        let more = if names.len() > 12 { ", …" } else { "" };
-                        format!("leaves: {total}\\l{}{more}\\l", esc(&shown))
-                    }
-                    Group::Outside => format!("outside any step: {total} nodes\\l"),
-                    Group::Step(s) => format!("step {s}: {total} nodes\\l"),
-                };
-                if *g != Group::Leaves {
-                    let mut by_count: Vec<(&String, &usize)> = ops.iter().collect();
-                    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-                    for (op, n) in by_count {
-                        let _ = write!(label, "{} × {n}\\l", esc(op));
-                    }
-                }
-                let style = if *g == Group::Leaves { LEAF_STYLE } else { OP_STYLE };
-                let _ = writeln!(out, "  {} [label=\"{label}\", {style}];", id(*g));
-            }
-            for ((a, b), n) in &edges {
-                let _ = writeln!(out, "  {} -> {} [label=\"{n}\"];", id(*a), id(*b));
-            }
+            view.write_summary(&mut out, &drawn);
         } else {
-            let node_line = |i: usize| {
-                let n = &inner.nodes[i];
-                let shape = format!("{:?}", n.value.shape());
-                let name = inner.names.get(&(i as u32));
-                let (label, style) = match kind(i) {
-                    Kind::Leaf => (format!("{}\n{shape}", name.cloned().unwrap_or_else(|| format!("leaf #{i}"))), LEAF_STYLE),
-                    Kind::Constant => (format!("{}constant\n{shape}", name.map(|n| format!("{n}: ")).unwrap_or_default()), CONST_STYLE),
-                    Kind::Op => (format!("{}{}\n{shape}", name.map(|n| format!("{n}: ")).unwrap_or_default(), n.op.name()), OP_STYLE),
-                };
-                format!("n{i} [label=\"{}\", {style}];", esc(&label))
+            view.write_full(&mut out, &drawn);
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+/// A tape being drawn, with the options.
+struct View<'a, T: Scalar> {
+    inner: &'a Inner<T>,
+    options: &'a DotOptions,
+}
+
+/// A box of the summary: the leaves, nodes outside any step, or one step.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Group {
+    Leaves,
+    Outside,
+    Step(u32),
+}
+
+impl Group {
+    fn id(self) -> String {
+        match self {
+            Group::Leaves => "leaves".to_string(),
+            Group::Outside => "outside".to_string(),
+            Group::Step(s) => format!("step_{s}"),
+        }
+    }
+}
+
+impl<T: Scalar> View<'_, T> {
+    fn kind(&self, i: usize) -> Kind {
+        match self.inner.nodes[i].op {
+            Op::Leaf => Kind::Leaf,
+            Op::Constant => Kind::Constant,
+            _ => Kind::Op,
+        }
+    }
+
+    fn drawn(&self, i: usize) -> bool {
+        self.options.constants || self.kind(i) != Kind::Constant
+    }
+
+    /// The step of node `i` (leaves belong to none: all steps share them).
+    fn step(&self, i: usize) -> Option<u32> {
+        let s = self.inner.nodes[i].step;
+        (self.kind(i) != Kind::Leaf && s != u32::MAX).then_some(s)
+    }
+
+    fn group(&self, i: usize) -> Group {
+        match (self.kind(i), self.step(i)) {
+            (Kind::Leaf, _) => Group::Leaves,
+            (_, None) => Group::Outside,
+            (_, Some(s)) => Group::Step(s),
+        }
+    }
+
+    /// One box per group listing its op counts by kind, with edges
+    /// labelled by how many values flow between groups.
+    fn write_summary(&self, out: &mut String, drawn: &[usize]) {
+        let mut counts: BTreeMap<Group, BTreeMap<String, usize>> = BTreeMap::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut edges: BTreeMap<(Group, Group), usize> = BTreeMap::new();
+        for &i in drawn {
+            let g = self.group(i);
+            *counts.entry(g).or_default().entry(self.inner.nodes[i].op.name()).or_default() += 1;
+            if g == Group::Leaves {
+                names.push(self.inner.names.get(&(i as u32)).cloned().unwrap_or_else(|| format!("#{i}")));
+            }
+            for &p in &self.inner.nodes[i].parents {
+                let pg = self.group(p as usize);
+                if pg != g && self.drawn(p as usize) {
+                    *edges.entry((pg, g)).or_default() += 1;
+                }
+            }
+        }
+        for (g, ops) in &counts {
+            let total: usize = ops.values().sum();
+            let mut label = match g {
+                Group::Leaves => {
+                    let shown = names.iter().take(12).map(String::as_str).collect::<Vec<_>>().join(", ");
+                    let more = if names.len() > 12 { ", …" } else { "" };
+                    format!("leaves: {total}\\l{}{more}\\l", esc(&shown))
+                }
+                Group::Outside => format!("outside any step: {total} nodes\\l"),
+                Group::Step(s) => format!("step {s}: {total} nodes\\l"),
             };
-            let mut steps: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-            for &i in &drawn {
-                match step(i) {
-                    Some(s) => steps.entry(s).or_default().push(i),
-                    None => {
-                        let _ = writeln!(out, "  {}", node_line(i));
+            if *g != Group::Leaves {
+                let mut by_count: Vec<(&String, &usize)> = ops.iter().collect();
+                by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                for (op, n) in by_count {
+                    let _ = write!(label, "{} × {n}\\l", esc(op));
+                }
+            }
+            let style = if *g == Group::Leaves { LEAF_STYLE } else { OP_STYLE };
+            let _ = writeln!(out, "  {} [label=\"{label}\", {style}];", g.id());
+        }
+        for ((a, b), n) in &edges {
+            let _ = writeln!(out, "  {} -> {} [label=\"{n}\"];", a.id(), b.id());
+        }
+    }
+
+    /// The DOT line of node `i`: its label (name, op, shape) and style.
+    fn node_line(&self, i: usize) -> String {
+        let n = &self.inner.nodes[i];
+        let shape = format!("{:?}", n.value.shape());
+        let name = self.inner.names.get(&(i as u32));
+        let prefix = || name.map(|n| format!("{n}: ")).unwrap_or_default();
+        let (label, style) = match self.kind(i) {
+            Kind::Leaf => (format!("{}\n{shape}", name.cloned().unwrap_or_else(|| format!("leaf #{i}"))), LEAF_STYLE),
+            Kind::Constant => (format!("{}constant\n{shape}", prefix()), CONST_STYLE),
+            Kind::Op => (format!("{}{}\n{shape}", prefix(), n.op.name()), OP_STYLE),
+        };
+        format!("n{i} [label=\"{}\", {style}];", esc(&label))
+    }
+
+    /// Every drawn node, grouped into one cluster per step, and every edge.
+    fn write_full(&self, out: &mut String, drawn: &[usize]) {
+        let mut steps: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        for &i in drawn {
+            match self.step(i) {
+                Some(s) => steps.entry(s).or_default().push(i),
+                None => {
+                    let _ = writeln!(out, "  {}", self.node_line(i));
+                }
+            }
+        }
+        for (s, ids) in &steps {
+            let _ = writeln!(out, "  subgraph cluster_step_{s} {{");
+            let _ = writeln!(out, "    label=\"step {s}\"; style=\"rounded,filled\"; fillcolor=\"#f4f8fd\"; color=\"#9bb3d1\";");
+            for &i in ids {
+                let _ = writeln!(out, "    {}", self.node_line(i));
+            }
+            let _ = writeln!(out, "  }}");
+        }
+        for &i in drawn {
+            for &p in &self.inner.nodes[i].parents {
+                match self.kind(p as usize) {
+                    Kind::Constant if !self.options.constants => {}
+                    Kind::Constant => {
+                        let _ = writeln!(out, "  n{p} -> n{i} [color=\"#c8c8c8\", style=dashed];");
                     }
-                }
-            }
-            for (s, ids) in &steps {
-                let _ = writeln!(out, "  subgraph cluster_step_{s} {{");
-                let _ = writeln!(out, "    label=\"step {s}\"; style=\"rounded,filled\"; fillcolor=\"#f4f8fd\"; color=\"#9bb3d1\";");
-                for &i in ids {
-                    let _ = writeln!(out, "    {}", node_line(i));
-                }
-                let _ = writeln!(out, "  }}");
-            }
-            for &i in &drawn {
-                for &p in &inner.nodes[i].parents {
-                    match kind(p as usize) {
-                        Kind::Constant if !options.constants => {}
-                        Kind::Constant => {
-                            let _ = writeln!(out, "  n{p} -> n{i} [color=\"#c8c8c8\", style=dashed];");
-                        }
-                        _ => {
-                            let _ = writeln!(out, "  n{p} -> n{i};");
-                        }
+                    _ => {
+                        let _ = writeln!(out, "  n{p} -> n{i};");
                     }
                 }
             }
         }
-        out.push_str("}\n");
-        out
     }
 }

@@ -49,14 +49,35 @@ pub enum AutodiffError {
         /// Which value.
         what: String,
     },
-    /// A custom op's forward or backward failed, or returned gradients of
-    /// the wrong number or shape.
+    /// A custom op's forward or backward failed.
     #[error("custom op `{op}`: {message}")]
     Custom {
         /// The custom op's name.
         op: String,
         /// What went wrong.
         message: String,
+    },
+    /// A backward rule (a custom op's) returned a gradient whose shape is
+    /// neither its input's nor one the input broadcasts to.
+    #[error("{op} backward: returned a gradient of shape {gradient:?} for an input of shape {input:?}")]
+    GradientShape {
+        /// The op whose rule it is.
+        op: String,
+        /// The shape of the gradient returned.
+        gradient: Shape,
+        /// The input's shape.
+        input: Shape,
+    },
+    /// A backward rule (a custom op's) returned a number of gradients other
+    /// than its number of inputs.
+    #[error("{op} backward: returned {returned} gradients for {inputs} inputs")]
+    GradientCount {
+        /// The op whose rule it is.
+        op: String,
+        /// How many gradients it returned.
+        returned: usize,
+        /// How many inputs the op has.
+        inputs: usize,
     },
     /// Anomaly mode found a NaN or infinity in an op's output.
     #[error("{op} produced a non-finite value in the {phase} sweep (shape {shape:?}) at {location}")]

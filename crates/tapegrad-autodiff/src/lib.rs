@@ -51,37 +51,26 @@
 //! a `SmallVec`, values shared (`Arc`) rather than copied. Ops whose inputs
 //! need no gradient are recorded as constants and skipped by the sweep.
 
-mod backward;
-mod binary;
-mod composite;
-mod custom;
+mod check;
 mod dot;
 mod error;
-mod gradcheck;
-mod index;
-mod jacobian;
-mod matmul;
-mod norm;
-mod pieces;
-mod reduce;
-mod select;
-mod shape;
-#[cfg(feature = "proptest")]
-pub mod strategies;
+mod ops;
+mod sweep;
 mod tape;
-mod unary;
 mod val;
 
-pub use backward::Gradients;
-pub use custom::CustomOp;
+#[cfg(feature = "proptest")]
+pub use check::strategies;
+pub use check::{
+    causality_violation, check_fn, gradcheck, gradgradcheck, hvp, jacobian, jvp, vjp, CausalityViolation, CheckFn, CheckMode,
+    GradcheckOptions, GradcheckReport, InputReport, Mismatch,
+};
 pub use dot::DotOptions;
 pub use error::{AutodiffError, Result};
-pub use gradcheck::{
-    check_fn, gradcheck, gradgradcheck, hvp, CheckFn, CheckMode, GradcheckOptions, GradcheckReport, InputReport, Mismatch,
-};
-pub use jacobian::{causality_violation, jacobian, jvp, vjp, CausalityViolation};
-pub use matmul::{ValOperand, VarOperand};
-pub use norm::Correction;
+pub use ops::custom::CustomOp;
+pub use ops::matmul::{ValOperand, VarOperand};
+pub use ops::norm::Correction;
+pub use sweep::Gradients;
 pub use tape::{Tape, Var};
 pub use tapegrad_tensor::{Scalar, Shape, Tensor, TensorError, Transposed, TransposedMatmul};
 pub use val::Val;

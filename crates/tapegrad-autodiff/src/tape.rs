@@ -5,53 +5,12 @@ use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
-use crate::{AutodiffError, CustomOp, Result};
-
-/// The recorded operation of a node: what its backward rule needs besides
-/// the parents' and its own values.
-#[derive(Clone)]
-pub(crate) enum Op<T: Scalar> {
-    /// A leaf that requires grad.
-    Leaf,
-    /// A value with no gradient (constant, detached, or recorded under
-    /// `no_grad`, or computed only from such values).
-    Constant,
-    Unary(crate::unary::Unary<T>),
-    Binary(crate::binary::Binary),
-    Reduce(crate::reduce::Reduce),
-    MatMul {
-        trans_a: bool,
-        trans_b: bool,
-    },
-    Shape(crate::shape::ShapeOp),
-    LayerNorm(crate::norm::LayerNorm<T>),
-    Index(crate::index::IndexOp),
-    Select(crate::select::Select<T>),
-    Custom(Arc<dyn CustomOp<T>>),
-}
-
-impl<T: Scalar> Op<T> {
-    pub(crate) fn name(&self) -> String {
-        match self {
-            Op::Leaf => "leaf".into(),
-            Op::Constant => "constant".into(),
-            Op::Unary(u) => u.name().into(),
-            Op::Binary(b) => b.name().into(),
-            Op::Reduce(r) => r.name().into(),
-            Op::MatMul { .. } => "matmul".into(),
-            Op::Shape(s) => s.name().into(),
-            Op::LayerNorm(l) => l.name().into(),
-            Op::Index(i) => i.name().into(),
-            Op::Select(s) => s.name().into(),
-            Op::Custom(c) => c.name().to_string(),
-        }
-    }
-}
+use crate::ops::Op;
+use crate::{AutodiffError, Result};
 
 pub(crate) struct Node<T: Scalar> {
     pub(crate) value: Tensor<T>,

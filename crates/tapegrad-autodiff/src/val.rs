@@ -45,14 +45,16 @@ impl<'t, T: Scalar> From<Var<'t, T>> for Val<'t, T> {
     }
 }
 
-macro_rules! unary_val {
-    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+/// A `Val` method that runs the tensor op or records the variable op of the
+/// same name and arguments.
+macro_rules! forward_val {
+    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*);)*) => {$(
         $(#[$doc])*
         #[track_caller]
-        pub fn $name(&self) -> Self {
+        pub fn $name(&self $(, $arg: $ty)*) -> Self {
             match self {
-                Val::Tensor(t) => Val::Tensor(t.$name()),
-                Val::Var(v) => Val::Var(v.$name()),
+                Val::Tensor(t) => Val::Tensor(t.$name($($arg),*)),
+                Val::Var(v) => Val::Var(v.$name($($arg),*)),
             }
         }
     )*};
@@ -114,23 +116,47 @@ impl<'t, T: Scalar> Val<'t, T> {
         self.mul(&self.constant_like(mask.clone()))
     }
 
-    unary_val! {
+    forward_val! {
         /// Elementwise `-x`.
-        neg;
+        neg();
         /// Elementwise `eˣ`.
-        exp;
+        exp();
         /// Elementwise natural log.
-        ln;
+        ln();
         /// Elementwise square root.
-        sqrt;
+        sqrt();
         /// Elementwise `tanh`.
-        tanh;
+        tanh();
         /// Elementwise logistic sigmoid.
-        sigmoid;
+        sigmoid();
         /// Elementwise `x²`.
-        square;
+        square();
         /// Elementwise `1/x`.
-        recip;
+        recip();
+        /// `x * s`.
+        scale(s: T);
+        /// `x + s`.
+        add_scalar(s: T);
+        /// `xᵖ`.
+        powf(p: T);
+        /// Swaps two axes.
+        transpose(a1: usize, a2: usize);
+        /// Reshapes (same number of elements).
+        reshape(shape: &[usize]);
+        /// Sums down to `shape` (undoes a broadcast).
+        sum_to(shape: &[usize]);
+        /// Broadcasts up to `shape`.
+        broadcast_to(shape: &[usize]);
+        /// Sums along `axis`.
+        sum_axis(axis: usize, keepdim: bool);
+        /// `len` entries of `axis` from `start`.
+        narrow(axis: usize, start: usize, len: usize);
+        /// Zero padding along `axis`.
+        pad_axis(axis: usize, before: usize, after: usize);
+        /// Rows `indices` of `axis`.
+        index_select(axis: usize, indices: &[usize]);
+        /// `torch.gather` along `axis`.
+        gather(axis: usize, index: &[usize], index_shape: &[usize]);
     }
 
     binary_val! {
@@ -144,33 +170,6 @@ impl<'t, T: Scalar> Val<'t, T> {
         div;
     }
 
-    /// `x * s`.
-    #[track_caller]
-    pub fn scale(&self, s: T) -> Self {
-        match self {
-            Val::Tensor(t) => Val::Tensor(t.scale(s)),
-            Val::Var(v) => Val::Var(v.scale(s)),
-        }
-    }
-
-    /// `x + s`.
-    #[track_caller]
-    pub fn add_scalar(&self, s: T) -> Self {
-        match self {
-            Val::Tensor(t) => Val::Tensor(t.add_scalar(s)),
-            Val::Var(v) => Val::Var(v.add_scalar(s)),
-        }
-    }
-
-    /// `xᵖ`.
-    #[track_caller]
-    pub fn powf(&self, p: T) -> Self {
-        match self {
-            Val::Tensor(t) => Val::Tensor(t.powf(p)),
-            Val::Var(v) => Val::Var(v.powf(p)),
-        }
-    }
-
     /// Lifts a tensor to a constant on the tape of `other` (which must be a
     /// variable if `self` is not).
     #[track_caller]
@@ -182,93 +181,12 @@ impl<'t, T: Scalar> Val<'t, T> {
         }
     }
 
-    /// Swaps two axes.
-    #[track_caller]
-    pub fn transpose(&self, a1: usize, a2: usize) -> Self {
-        match self {
-            Val::Tensor(t) => Val::Tensor(t.transpose(a1, a2)),
-            Val::Var(v) => Val::Var(v.transpose(a1, a2)),
-        }
-    }
-
-    /// Reshapes (same number of elements).
-    #[track_caller]
-    pub fn reshape(&self, shape: &[usize]) -> Self {
-        match self {
-            Val::Tensor(t) => Val::Tensor(t.reshape(shape)),
-            Val::Var(v) => Val::Var(v.reshape(shape)),
-        }
-    }
-
-    /// Sums down to `shape` (undoes a broadcast).
-    #[track_caller]
-    pub fn sum_to(&self, shape: &[usize]) -> Self {
-        match self {
-            Val::Tensor(t) => Val::Tensor(t.sum_to(shape)),
-            Val::Var(v) => Val::Var(v.sum_to(shape)),
-        }
-    }
-
-    /// Broadcasts up to `shape`.
-    #[track_caller]
-    pub fn broadcast_to(&self, shape: &[usize]) -> Self {
-        match self {
-            Val::Tensor(t) => Val::Tensor(t.broadcast_to(shape)),
-            Val::Var(v) => Val::Var(v.broadcast_to(shape)),
-        }
-    }
-
-    /// Sums along `axis`.
-    #[track_caller]
-    pub fn sum_axis(&self, axis: usize, keepdim: bool) -> Self {
-        match self {
-            Val::Tensor(t) => Val::Tensor(t.sum_axis(axis, keepdim)),
-            Val::Var(v) => Val::Var(v.sum_axis(axis, keepdim)),
-        }
-    }
-
-    /// `len` entries of `axis` from `start`.
-    #[track_caller]
-    pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Self {
-        match self {
-            Val::Tensor(t) => Val::Tensor(t.narrow(axis, start, len)),
-            Val::Var(v) => Val::Var(v.narrow(axis, start, len)),
-        }
-    }
-
-    /// Zero padding along `axis`.
-    #[track_caller]
-    pub fn pad_axis(&self, axis: usize, before: usize, after: usize) -> Self {
-        match self {
-            Val::Tensor(t) => Val::Tensor(t.pad_axis(axis, before, after)),
-            Val::Var(v) => Val::Var(v.pad_axis(axis, before, after)),
-        }
-    }
-
-    /// Rows `indices` of `axis`.
-    #[track_caller]
-    pub fn index_select(&self, axis: usize, indices: &[usize]) -> Self {
-        match self {
-            Val::Tensor(t) => Val::Tensor(t.index_select(axis, indices)),
-            Val::Var(v) => Val::Var(v.index_select(axis, indices)),
-        }
-    }
-
     /// `self` with `src`'s slices added at `indices` along `axis`.
     #[track_caller]
     pub fn index_add(&self, axis: usize, indices: &[usize], src: &Self) -> Self {
         match (self, src) {
             (Val::Tensor(a), Val::Tensor(s)) => Val::Tensor(a.index_add(axis, indices, s)),
             _ => Val::Var(self.to_var_with(src).index_add(axis, indices, src.to_var_with(self))),
-        }
-    }
-
-    /// `torch.gather` along `axis`.
-    #[track_caller]
-    pub fn gather(&self, axis: usize, index: &[usize], index_shape: &[usize]) -> Self {
-        match self {
-            Val::Tensor(t) => Val::Tensor(t.gather(axis, index, index_shape)),
-            Val::Var(v) => Val::Var(v.gather(axis, index, index_shape)),
         }
     }
 
@@ -282,17 +200,17 @@ impl<'t, T: Scalar> Val<'t, T> {
     }
 
     /// `g ⊙ f(y)` for an elementwise `f` of a value `y` (an op's input or
-    /// output): one fused pass on plain tensors; on variables, the composed
-    /// form `composed(g, y)`, which defines the derivative and stays
-    /// differentiable. `f` and `composed` must agree; backward rules of the
+    /// output), `f` one expression over scalars (`f`) and over values
+    /// (`f_val`): one fused pass on plain tensors; on variables, the
+    /// composed form, which stays differentiable. Backward rules of the
     /// tanh/sigmoid/square kind use this to avoid temporaries.
-    pub(crate) fn fused_by(g: &Self, y: &Self, f: impl Fn(T) -> T + Sync, composed: impl FnOnce(&Self, &Self) -> Self) -> Self {
+    pub(crate) fn fused_by(g: &Self, y: &Self, f: fn(&T) -> T, f_val: fn(&Self) -> Self) -> Self {
         match (g, y) {
             (Val::Tensor(gt), Val::Tensor(yt)) if gt.shape() == yt.shape() => {
                 // Same shapes (matched above): the zip cannot fail.
-                Val::Tensor(gt.try_zip_map("backward", yt, |a, b| a * f(b)).expect("same shapes"))
+                Val::Tensor(gt.try_zip_map("backward", yt, |a, b| a * f(&b)).expect("same shapes"))
             }
-            _ => composed(g, y),
+            _ => g.mul(&f_val(y)),
         }
     }
 

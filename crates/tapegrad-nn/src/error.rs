@@ -176,6 +176,27 @@ pub enum NnError {
         /// The parameter's shape and where it was bound.
         origin: crate::Origin,
     },
+    /// A value given to a parameter (or a variable bound to one) whose
+    /// shape is not the parameter's.
+    #[error("{op}: a value of shape {got:?} for a parameter of shape {expected:?}")]
+    ParameterShape {
+        /// The operation (`"Param::try_set"`, `"Binding::try_bind"`).
+        op: &'static str,
+        /// The parameter's shape.
+        expected: Shape,
+        /// The shape of the value given.
+        got: Shape,
+    },
+    /// A time step past the end of a sequence.
+    #[error("{op}: step {step} is out of range for a sequence of {steps} steps")]
+    StepOutOfRange {
+        /// The operation.
+        op: &'static str,
+        /// The step asked for.
+        step: usize,
+        /// How many steps the sequence has.
+        steps: usize,
+    },
     /// Any other invalid configuration.
     #[error("{op}: {message}")]
     Config {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tapegrad_autodiff::{Gradients, Tape, Var};
-use tapegrad_tensor::{Scalar, Tensor};
+use tapegrad_tensor::{Scalar, Shape, Tensor};
 
 use crate::{NnError, Result};
 
@@ -121,12 +121,13 @@ impl<T: Scalar> Param<T> {
     /// Replaces the value, keeping the shape.
     ///
     /// # Errors
-    /// [`NnError::Weights`] naming both shapes if they differ.
+    /// [`NnError::ParameterShape`] naming both shapes if they differ.
     pub fn try_set(&mut self, value: Tensor<T>) -> Result<()> {
         if value.shape() != self.value.shape() {
-            return Err(NnError::Weights {
-                file: "parameter".into(),
-                message: format!("expected shape {:?}, got {:?}", self.value.shape(), value.shape()),
+            return Err(NnError::ParameterShape {
+                op: "Param::try_set",
+                expected: Shape::from_slice(self.value.shape()),
+                got: Shape::from_slice(value.shape()),
             });
         }
         self.value = value;
@@ -152,7 +153,7 @@ impl<T: Scalar> Param<T> {
 /// ```
 /// use rand::{rngs::StdRng, SeedableRng};
 /// use tapegrad_nn::{Linear, Module, Param};
-/// use tapegrad_tensor::{Scalar, Tensor};
+/// use tapegrad_tensor::{Scalar, Shape, Tensor};
 ///
 /// #[derive(Module)]
 /// #[module(crate = tapegrad_nn)] // not needed through the `tapegrad` facade
@@ -336,14 +337,11 @@ impl<'t, T: Scalar> Binding<'t, T> {
     /// or weight tying).
     ///
     /// # Errors
-    /// [`NnError::Weights`] if `v`'s shape is not `p`'s.
+    /// [`NnError::ParameterShape`] if `v`'s shape is not `p`'s.
     #[track_caller]
     pub fn try_bind(&self, p: &Param<T>, v: Var<'t, T>) -> Result<()> {
         if v.shape().as_slice() != p.shape() {
-            return Err(NnError::Weights {
-                file: "binding".into(),
-                message: format!("variable of shape {:?} bound to a parameter of shape {:?}", v.shape().as_slice(), p.shape()),
-            });
+            return Err(NnError::ParameterShape { op: "Binding::try_bind", expected: Shape::from_slice(p.shape()), got: v.shape() });
         }
         if p.trainable == Trainable::Frozen {
             self.frozen.borrow_mut().insert(p.id);

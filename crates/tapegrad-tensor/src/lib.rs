@@ -70,7 +70,7 @@ mod unary;
 pub use engine::{buffer_pool_limit, num_threads, release_buffer_pool, set_buffer_pool_limit, set_num_threads};
 pub use error::{Result, TensorError};
 pub use layout::{broadcast_shapes, shape, Shape};
-pub use matmul::{MatmulOperand, Transposed, TransposedMatmul};
+pub use matmul::{stacked_product_rows, MatmulOperand, Transposed, TransposedMatmul};
 pub use scalar::Scalar;
 pub use size::checked_numel;
 pub use tensor::Tensor;

@@ -8,6 +8,19 @@ use crate::error::or_panic;
 use crate::layout::Shape;
 use crate::{Result, Scalar, Tensor, TensorError};
 
+/// How many stacked rows a sum of products `Σₜ Xₜᵀ·Yₜ` should gather
+/// before it is multiplied out as one product `[X₁;…;Xₖ]ᵀ·[Y₁;…;Yₖ]`:
+/// enough for the GEMM to run near its large-product rate, few enough to
+/// bound the memory the pending pairs hold. The reverse sweep uses it for
+/// the gradient of a weight shared by every time step.
+///
+/// ```
+/// assert!(tapegrad_tensor::stacked_product_rows() >= 1);
+/// ```
+pub fn stacked_product_rows() -> usize {
+    512
+}
+
 /// (batch, rows, cols) of an operand as the product sees it, after an
 /// optional transpose of its last two axes, with the strides to read it.
 struct Operand {

@@ -28,20 +28,47 @@ proptest! {
 
     #[test]
     fn random_chains_of_ops(ops in prop::collection::vec(any::<u8>(), 1..8), x in tensor(&[2, 3], -1.0..1.0), w in tensor(&[2, 3], -1.0..1.0)) {
-        check(move |_, v| ops.iter().try_fold(v[0], |h, &k| step(k, h, v[1])), &[x, w])?;
+        chain_gradcheck(ops, x, w)?;
     }
 
     /// A value consumed many times (fan-out) and a leaf reused in several
     /// places must receive the sum of all contributions.
     #[test]
     fn fan_out_and_reused_leaves(x in tensor(&[3], -1.0..1.0), w in tensor(&[3], -1.0..1.0)) {
-        check(|_, v| {
+        fan_out_gradcheck(x, w)?;
+    }
+}
+
+fn chain_gradcheck(ops: Vec<u8>, x: Tensor<f64>, w: Tensor<f64>) -> std::result::Result<(), TestCaseError> {
+    check(move |_, v| ops.iter().try_fold(v[0], |h, &k| step(k, h, v[1])), &[x, w])
+}
+
+fn fan_out_gradcheck(x: Tensor<f64>, w: Tensor<f64>) -> std::result::Result<(), TestCaseError> {
+    check(
+        |_, v| {
             let h = v[0].try_mul(v[1])?;
             let a = h.tanh().try_mul(h)?;
             let b = h.exp().try_add(v[1])?.try_mul(h.sigmoid())?;
             Ok(a.try_add(b)?.try_mul(v[0])?.sum_all())
-        }, &[x, w])?;
-    }
+        },
+        &[x, w],
+    )
+}
+
+/// Once found by proptest: a chain of one op (45 mod 9 = 0, tanh) on
+/// all-zero inputs.
+#[test]
+fn chain_of_one_tanh_at_zero() {
+    chain_gradcheck(vec![45], Tensor::zeros(&[2, 3]), Tensor::zeros(&[2, 3])).unwrap();
+}
+
+/// Once found by proptest: fan-out with both inputs zero but for their
+/// last element, so most products vanish.
+#[test]
+fn fan_out_with_mostly_zero_inputs() {
+    let x = Tensor::from_vec(vec![0.0, 0.0, -0.5870600030231187], &[3]);
+    let w = Tensor::from_vec(vec![0.0, 0.0, -0.4697165229910938], &[3]);
+    fan_out_gradcheck(x, w).unwrap();
 }
 
 #[test]

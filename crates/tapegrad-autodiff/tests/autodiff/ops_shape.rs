@@ -71,9 +71,20 @@ proptest! {
 
     #[test]
     fn concat_and_stack_of_several_inputs(x in x(), axis in 0usize..3) {
-        let axis = axis % x.ndim();
-        let y = x.map(|v| v.cos());
-        check(move |_, v| Var::try_concat(&[v[0], v[1].tanh(), v[0]], axis), &[x.clone(), y.clone()])?;
-        check(move |_, v| Var::try_stack(&[v[0], v[1], v[1]], axis), &[x, y])?;
+        concat_and_stack_gradcheck(x, axis)?;
     }
+}
+
+fn concat_and_stack_gradcheck(x: Tensor<f64>, axis: usize) -> Result<(), TestCaseError> {
+    let axis = axis % x.ndim();
+    let y = x.map(|v| v.cos());
+    check(move |_, v| Var::try_concat(&[v[0], v[1].tanh(), v[0]], axis), &[x.clone(), y.clone()])?;
+    check(move |_, v| Var::try_stack(&[v[0], v[1], v[1]], axis), &[x, y])
+}
+
+/// Once found by proptest: one element at 0, so each piece of the concat
+/// (and each stacked slice) is a single element.
+#[test]
+fn concat_and_stack_of_single_elements() {
+    concat_and_stack_gradcheck(Tensor::from_vec(vec![0.0], &[1]), 0).unwrap();
 }

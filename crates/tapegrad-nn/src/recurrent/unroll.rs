@@ -43,12 +43,9 @@ impl<'t, T: Scalar, S: State<'t, T>> Sequence<'t, T, S> {
     /// already finished at `k`, its final state.
     ///
     /// # Errors
-    /// [`NnError::Config`] if `k` is past the last step.
+    /// [`NnError::StepOutOfRange`] if `k` is past the last step.
     pub fn state_at(&self, k: usize) -> Result<S> {
-        let s = self
-            .steps
-            .get(k)
-            .ok_or_else(|| NnError::Config { op: "state_at", message: format!("step {k} of a {}-step sequence", self.steps.len()) })?;
+        let s = self.steps.get(k).ok_or(NnError::StepOutOfRange { op: "state_at", step: k, steps: self.steps.len() })?;
         match &self.inverse {
             None => Ok(s.clone()),
             Some(inv) => s.map(|v| Ok(v.try_index_select(0, inv)?)),

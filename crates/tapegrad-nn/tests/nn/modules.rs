@@ -5,7 +5,9 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tapegrad_autodiff::strategies::{check, tensor};
 use tapegrad_autodiff::{AutodiffError, Tape, Tensor};
-use tapegrad_nn::{bce_with_logits, cross_entropy, mse_loss, nll_loss, Binding, Dropout, Embedding, Linear, Module, Reduction, Rnn, State};
+use tapegrad_nn::{
+    bce_with_logits, cross_entropy, mse_loss, nll_loss, Binding, Dropout, Embedding, Linear, Module, NnError, Param, Reduction, Rnn, State,
+};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
@@ -128,6 +130,18 @@ fn truncated_bptt_carries_state_and_cuts_the_graph() {
     // The weights still get the second chunk's gradient.
     let pg = bind.grads(&g);
     assert!(layer.params().iter().all(|(_, p)| pg.get(p).is_some()));
+}
+
+#[test]
+fn a_value_of_the_wrong_shape_for_a_parameter_is_a_parameter_shape_error() {
+    let mut p = Param::new(Tensor::<f64>::zeros(&[2, 3]));
+    let e = p.try_set(Tensor::ones(&[3, 2])).unwrap_err();
+    assert!(matches!(e, NnError::ParameterShape { op: "Param::try_set", .. }), "{e}");
+    assert_eq!(e.to_string(), "Param::try_set: a value of shape [3, 2] for a parameter of shape [2, 3]");
+    let tape = Tape::new();
+    let bind = Binding::new(&tape);
+    let e = bind.try_bind(&p, tape.leaf(Tensor::ones(&[6]))).unwrap_err();
+    assert_eq!(e.to_string(), "Binding::try_bind: a value of shape [6] for a parameter of shape [2, 3]");
 }
 
 /// `LayerNorm` is the `layer_norm` op with its own gain and bias, named as

@@ -5,7 +5,7 @@
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tapegrad_autodiff::{Tape, Tensor, Var};
-use tapegrad_nn::{Binding, Cell, Linear, LstmCell, Rnn, State};
+use tapegrad_nn::{Binding, Cell, Linear, LstmCell, NnError, Rnn, State};
 
 #[test]
 fn every_step_state_including_the_lstm_cell_state() {
@@ -26,7 +26,9 @@ fn every_step_state_including_the_lstm_cell_state() {
         assert!(got.h.value().max_abs_diff(&s.h.value()).unwrap() < 1e-14);
         assert!(got.c.value().max_abs_diff(&s.c.value()).unwrap() < 1e-14);
     }
-    assert!(seq.state_at(5).is_err());
+    let e = seq.state_at(5).unwrap_err();
+    assert!(matches!(e, NnError::StepOutOfRange { step: 5, steps: 5, .. }), "{e}");
+    assert_eq!(e.to_string(), "state_at: step 5 is out of range for a sequence of 5 steps");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Shape, Tensor, TensorError};
 
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::{AutodiffError, Result, Val, Var};
 
 /// Which variance estimate: divide the sum of squared deviations by
@@ -92,9 +92,8 @@ impl<T: Scalar> LayerNorm<T> {
         Tensor::from_vec(y, x.shape())
     }
 
-    /// With `ĝ = g ⊙ gain`: `dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂))` per row,
-    /// `dgain = Σ_rows g⊙x̂`, `dbias = Σ_rows g`. On plain tensors one fused
-    /// pass per row; on variables the same formulas composed from
+    /// The derivatives of [`Var::try_layer_norm`]'s doc: on plain tensors
+    /// one fused pass per row; on variables the same formulas composed from
     /// differentiable ops (`x̂` and `r` recomputed from `x`), which is what
     /// second derivatives differentiate.
     pub(crate) fn backward<'t>(&self, inputs: &[Val<'t, T>], g: &Val<'t, T>, wants: &[bool]) -> SmallVec<[Option<Val<'t, T>>; 2]> {
@@ -242,7 +241,9 @@ impl<'t, T: Scalar> Var<'t, T> {
     ///
     /// One primitive op, gain and bias included (one tape record; its
     /// derivative written once, in differentiable ops, so second
-    /// derivatives work).
+    /// derivatives work). Derivative, with `r = 1/√(σ² + ε)`, `x̂ = (x − μ)·r`
+    /// and `ĝ = g ⊙ gain` per row: `dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ⊙x̂))`,
+    /// `dgain = Σ_rows g⊙x̂`, `dbias = Σ_rows g`.
     ///
     /// ```
     /// # use tapegrad_autodiff::{Tape, Tensor};

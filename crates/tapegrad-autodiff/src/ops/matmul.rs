@@ -4,26 +4,29 @@
 //! the product, which reads it through strides; no public function takes
 //! transpose flags.
 
-use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Shape, Tensor, TensorError, Transposed, TransposedMatmul};
 
+use super::Backward;
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
+use crate::sweep::{Contribution, Contributions};
 use crate::{AutodiffError, Result, Val, Var};
 
-/// For `C = op(A)·op(B)` (`op` = identity or transpose of the last two axes):
-/// `dA = G·op(B)ᵀ` (transposed back if `A` was), `dB = op(A)ᵀ·G` likewise.
-/// Each is one GEMM reading its operands through strides.
-pub(crate) fn backward<'t, T: Scalar>(
-    ta: bool,
-    tb: bool,
-    a: &Val<'t, T>,
-    b: &Val<'t, T>,
-    g: &Val<'t, T>,
-    wants: &[bool],
-) -> SmallVec<[Option<Val<'t, T>>; 2]> {
-    let da = wants[0].then(|| if ta { b.product(tb, g, true) } else { g.product(false, b, !tb) });
-    let db = wants[1].then(|| if tb { g.product(true, a, ta) } else { a.product(!ta, g, false) });
+/// The rule of `C = op(A)·op(B)` (derivatives in [`Var::try_matmul`]'s
+/// doc), each product one GEMM reading its operands through strides. In a
+/// first-order sweep, a 2-D `B` under a 2-D `A` receives its `Xᵀ·Y` as a
+/// deferred pair: summed over all its users (every step of a sequence) as
+/// one stacked GEMM when the sweep reaches it.
+pub(crate) fn backward<'t, T: Scalar>(ta: bool, tb: bool, cx: &Backward<'_, 't, T>) -> Contributions<'t, T> {
+    let ([a, b], g, wants) = (cx.inputs, cx.grad, cx.wants) else { unreachable!("matmul has two inputs") };
+    let da = wants[0].then(|| Contribution::Dense(if ta { b.product(tb, g, true) } else { g.product(false, b, !tb) }));
+    let db = wants[1].then(|| match (cx.first_order, ta, a, b, g) {
+        (true, false, Val::Tensor(at), Val::Tensor(bt), Val::Tensor(gt)) if at.ndim() == 2 && bt.ndim() == 2 => {
+            let (x, y) = if tb { (gt.clone(), at.clone()) } else { (at.clone(), gt.clone()) };
+            Contribution::Deferred { x, y }
+        }
+        _ => Contribution::Dense(if tb { g.product(true, a, ta) } else { a.product(!ta, g, false) }),
+    });
     smallvec::smallvec![da, db]
 }
 
@@ -204,11 +207,7 @@ impl<'t, T: Scalar> Var<'t, T> {
         // A batch of rows against one shared matrix is one 2-D product: the
         // backward then needs no per-batch GEMMs nor a batch sum.
         if a.ndim() == 3 && b.ndim() == 2 && !trans_a {
-            let s = a.shape();
-            let (bs, m, k) = (s[0], s[1], s[2]);
-            let y = self.try_reshape(&[bs * m, k])?.product(false, other, trans_b)?;
-            let n = y.shape()[1];
-            return y.try_reshape(&[bs, m, n]);
+            return self.on_rows(|rows| rows.product(false, other, trans_b));
         }
         let y = tensor_product(&a, trans_a, &b, trans_b)?;
         self.tape.record(y, Op::MatMul { trans_a, trans_b }, &[self, other])
@@ -257,17 +256,27 @@ impl<'t, T: Scalar> Var<'t, T> {
                 return Err(mismatch(b.shape(), "the bias must be (out,), out the weight's first axis").into());
             }
         }
-        let rows = xs[..xs.len() - 1].iter().product::<usize>();
-        let flat = if xs.len() == 2 { self } else { self.try_reshape(&[rows, inp])? };
-        let mut y = flat.try_matmul(w.t())?;
-        if let Some(b) = bias {
-            y = y.try_add(b)?;
+        self.on_rows(|rows| {
+            let y = rows.try_matmul(w.t())?;
+            bias.map_or(Ok(y), |b| y.try_add(b))
+        })
+    }
+
+    /// `f` applied to this value's rows: a `(…, k)` value of rank 3 or
+    /// more is read as `(rows, k)` (its leading axes folded into one) and
+    /// `f`'s `(rows, n)` result unfolded to `(…, n)`; a 2-D value is passed
+    /// as it is. Products of batched rows with one matrix are thus single
+    /// 2-D products.
+    #[track_caller]
+    fn on_rows(self, f: impl FnOnce(Self) -> Result<Self>) -> Result<Self> {
+        let shape = self.shape();
+        if shape.len() == 2 {
+            return f(self);
         }
-        if xs.len() == 2 {
-            return Ok(y);
-        }
-        let mut out = xs;
-        *out.last_mut().expect("rank ≥ 2") = ws[0];
+        let (lead, k) = shape.split_at(shape.len() - 1);
+        let y = f(self.try_reshape(&[lead.iter().product(), k[0]])?)?;
+        let mut out = shape.clone();
+        *out.last_mut().expect("rank ≥ 2") = y.shape()[1];
         y.try_reshape(&out)
     }
     /// Panicking form of [`Var::try_linear`].

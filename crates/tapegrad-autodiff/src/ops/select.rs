@@ -1,18 +1,18 @@
 //! Selection between two values by a constant mask: `where`, and what is
 //! composed from it (`maximum`, `minimum`, `clamp`, `max_all`).
 //!
-//! One primitive, `select(w, a, b)`: forward, `a` where `w > 0` and `b`
-//! elsewhere (exactly, so a non-finite value in the branch not taken does
-//! not leak into the output); backward, `dL/da = w·g` and
-//! `dL/db = (1 − w)·g`. The mask `w` is a constant recorded with the op:
-//! 0 or 1 for `where` and `clamp`, and ½ at ties for `maximum`/`minimum`,
-//! which share the gradient there as PyTorch does.
+//! One primitive, `select(w, a, b)`: `a` where `w > 0` and `b` elsewhere
+//! (exactly, so a non-finite value in the branch not taken does not leak
+//! into the output). The constant `w` recorded with the op is the share of
+//! the gradient `a` receives (`b` the rest): 0 or 1 for `where` and
+//! `clamp`, and ½ at ties for `maximum`/`minimum` (the derivatives are in
+//! their docs).
 
 use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Tensor};
 
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::{Result, Val, Var};
 
 /// The recorded op: the mask weighting the first operand's gradient, and
@@ -28,8 +28,9 @@ impl<T: Scalar> Select<T> {
         self.name
     }
 
-    /// `(dL/da, dL/db)` at the output shape (the sweep sums them back to
-    /// the operands' shapes).
+    /// `(dL/da, dL/db)`, the weight's and its complement's shares of the
+    /// gradient, at the output shape (the sweep sums them back to the
+    /// operands' shapes).
     pub(crate) fn backward<'t>(&self, g: &Val<'t, T>, wants: &[bool]) -> SmallVec<[Option<Val<'t, T>>; 2]> {
         let da = wants[0].then(|| g.mul_const(&self.weight));
         let db = wants[1].then(|| g.mul_const(&self.weight.map(|w| T::one() - w)));

@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 use tapegrad_tensor::Scalar;
 
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::{Result, Val, Var};
 
 #[derive(Clone, Debug)]
@@ -36,7 +36,6 @@ impl IndexOp {
     ) -> SmallVec<[Option<Val<'t, T>>; 2]> {
         let xs = inputs[0].shape();
         match self {
-            // Each selected row sends its gradient back to where it came from.
             IndexOp::Select { axis, idx } => smallvec::smallvec![Some(g.zeros_like_shape(&xs).index_add(*axis, idx, g))],
             IndexOp::Add { axis, idx } => smallvec::smallvec![wants[0].then(|| g.clone()), wants[1].then(|| g.index_select(*axis, idx))],
             IndexOp::Gather { axis, idx, idx_shape } => {

@@ -1,14 +1,15 @@
 //! Shape ops (reshape, transpose, narrow, pad, concat) and the ones composed
 //! from them (stack, split, chunk, squeeze, unsqueeze, flatten).
 
-use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
+use super::Backward;
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
+use crate::sweep::{dense, Contribution, Contributions};
 use crate::{AutodiffError, Result, Val, Var};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum ShapeOp {
     Reshape,
     Transpose(usize, usize),
@@ -29,36 +30,31 @@ impl ShapeOp {
     }
 
     /// Each is a pure rearrangement, so its derivative is the inverse
-    /// rearrangement of the gradient.
-    pub(crate) fn backward<'t, T: Scalar>(
-        &self,
-        inputs: &[Val<'t, T>],
-        g: &Val<'t, T>,
-        wants: &[bool],
-    ) -> SmallVec<[Option<Val<'t, T>>; 2]> {
+    /// rearrangement of the gradient. A narrow's gradient is its input's
+    /// gradient zero-padded; a first-order sweep takes it as a slice of the
+    /// input's gradient instead, with no padding.
+    pub(crate) fn backward<'t, T: Scalar>(&self, cx: &Backward<'_, 't, T>) -> Contributions<'t, T> {
+        let (inputs, g) = (cx.inputs, cx.grad);
         let xs = inputs[0].shape();
-        match *self {
-            ShapeOp::Reshape => smallvec::smallvec![Some(g.reshape(&xs))],
-            ShapeOp::Transpose(a1, a2) => smallvec::smallvec![Some(g.transpose(a1, a2))],
-            ShapeOp::Narrow { axis, start } => {
-                let len = g.shape()[axis];
-                smallvec::smallvec![Some(g.pad_axis(axis, start, xs[axis] - start - len))]
-            }
-            ShapeOp::Pad { axis, before } => smallvec::smallvec![Some(g.narrow(axis, before, xs[axis]))],
+        let gx = match *self {
+            ShapeOp::Reshape => g.reshape(&xs),
+            ShapeOp::Transpose(a1, a2) => g.transpose(a1, a2),
+            ShapeOp::Narrow { axis, start } => match (cx.first_order, g) {
+                (true, Val::Tensor(grad)) => return smallvec::smallvec![Some(Contribution::Slice { axis, start, grad: grad.clone() })],
+                _ => g.pad_axis(axis, start, xs[axis] - start - g.shape()[axis]),
+            },
+            ShapeOp::Pad { axis, before } => g.narrow(axis, before, xs[axis]),
             ShapeOp::Concat { axis } => {
                 let mut start = 0;
-                inputs
-                    .iter()
-                    .zip(wants)
-                    .map(|(x, &w)| {
-                        let len = x.shape()[axis];
-                        let gx = w.then(|| g.narrow(axis, start, len));
-                        start += len;
-                        gx
-                    })
-                    .collect()
+                return dense(inputs.iter().zip(cx.wants).map(|(x, &w)| {
+                    let len = x.shape()[axis];
+                    let gx = w.then(|| g.narrow(axis, start, len));
+                    start += len;
+                    gx
+                }));
             }
-        }
+        };
+        dense([Some(gx)])
     }
 }
 

@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use tapegrad_tensor::{Scalar, Tensor};
 
+use super::Backward;
+use crate::sweep::{dense, Contributions};
+
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::{AutodiffError, Result, Tape, Val, Var};
 
 /// A primitive op defined outside this crate, with its own forward and
@@ -53,8 +56,9 @@ pub trait CustomOp<T: Scalar>: Send + Sync + 'static {
     /// gradient may have a shape the input broadcasts to; it is summed down.
     ///
     /// # Errors
-    /// Whatever the rule rejects. A wrong count or shape of gradients is
-    /// reported by the sweep as [`AutodiffError::Custom`].
+    /// Whatever the rule rejects. A wrong count of gradients is reported as
+    /// [`AutodiffError::GradientCount`], a wrong shape as
+    /// [`AutodiffError::GradientShape`].
     fn backward<'t>(&self, inputs: &[Val<'t, T>], output: &Val<'t, T>, grad: &Val<'t, T>) -> Result<Vec<Option<Val<'t, T>>>>;
 }
 
@@ -110,4 +114,14 @@ impl<T: Scalar> Tape<T> {
     pub fn custom<O: CustomOp<T>>(&self, op: O, inputs: &[Var<'_, T>]) -> Var<'_, T> {
         or_panic(self.try_custom(op, inputs))
     }
+}
+
+/// The rule of a custom op: its own `backward`, whose gradients are dense
+/// contributions, one per input.
+pub(crate) fn backward<'t, T: Scalar>(op: &dyn CustomOp<T>, cx: &Backward<'_, 't, T>) -> Result<Contributions<'t, T>> {
+    let grads = op.backward(cx.inputs, cx.output, cx.grad)?;
+    if grads.len() != cx.inputs.len() {
+        return Err(AutodiffError::GradientCount { op: op.name().to_string(), returned: grads.len(), inputs: cx.inputs.len() });
+    }
+    Ok(dense(grads))
 }

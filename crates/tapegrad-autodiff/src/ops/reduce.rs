@@ -3,10 +3,10 @@
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::{Result, Val, Var};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) enum Reduce {
     SumAxis { axis: usize, keepdim: bool },
     SumAll,
@@ -26,14 +26,13 @@ impl Reduce {
         }
     }
 
-    /// `dL/dx` from the output gradient `g`.
+    /// `dL/dx` from the output gradient `g`, for the derivative of each
+    /// method's doc.
     pub(crate) fn backward<'t, T: Scalar>(&self, x: &Val<'t, T>, y: &Val<'t, T>, g: &Val<'t, T>) -> Val<'t, T> {
         let xs = x.shape();
         match *self {
-            // Each input element contributes once to its sum: broadcast g back.
             Reduce::SumAxis { axis, keepdim } => keep_axis(g, axis, keepdim, &xs).broadcast_to(&xs),
             Reduce::SumAll => g.broadcast_to(&xs),
-            // The gradient goes to the maxima, split evenly between ties.
             Reduce::MaxAxis { axis, keepdim } => {
                 let ymax = keep_axis(y, axis, keepdim, &xs).value();
                 let hit = x.value().try_eq(&ymax).expect("max_axis backward: the maximum broadcasts against its input");

@@ -9,7 +9,7 @@ use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Tensor};
 
 use crate::error::or_panic;
-use crate::tape::Op;
+use crate::ops::Op;
 use crate::{Result, Val, Var};
 
 #[derive(Clone, Copy, Debug)]
@@ -40,7 +40,8 @@ impl Binary {
         }
     }
 
-    /// `(dL/da, dL/db)`, computing only the ones wanted.
+    /// `(dL/da, dL/db)` for the derivatives of each method's doc, computing
+    /// only the ones wanted; `div`'s second uses its output `y = a/b`.
     pub(crate) fn backward<'t, T: Scalar>(
         &self,
         a: &Val<'t, T>,
@@ -50,10 +51,10 @@ impl Binary {
         wants: &[bool],
     ) -> SmallVec<[Option<Val<'t, T>>; 2]> {
         let (da, db) = match self {
-            Binary::Add => (wants[0].then(|| g.clone()), wants[1].then(|| g.clone())), // 1, 1
-            Binary::Sub => (wants[0].then(|| g.clone()), wants[1].then(|| g.neg())),   // 1, -1
-            Binary::Mul => (wants[0].then(|| g.mul(b)), wants[1].then(|| g.mul(a))),   // b, a
-            Binary::Div => (wants[0].then(|| g.div(b)), wants[1].then(|| g.mul(y).div(b).neg())), // 1/b, -a/b² = -y/b
+            Binary::Add => (wants[0].then(|| g.clone()), wants[1].then(|| g.clone())),
+            Binary::Sub => (wants[0].then(|| g.clone()), wants[1].then(|| g.neg())),
+            Binary::Mul => (wants[0].then(|| g.mul(b)), wants[1].then(|| g.mul(a))),
+            Binary::Div => (wants[0].then(|| g.div(b)), wants[1].then(|| g.mul(y).div(b).neg())),
         };
         smallvec::smallvec![da, db]
     }
@@ -65,7 +66,7 @@ impl Binary {
 #[allow(clippy::should_implement_trait)]
 impl<'t, T: Scalar> Var<'t, T> {
     #[track_caller]
-    fn binary(self, op: Binary, other: Var<'t, T>) -> Result<Self> {
+    pub(crate) fn binary(self, op: Binary, other: Var<'t, T>) -> Result<Self> {
         self.same_tape(op.name(), &other)?;
         let y = op.forward(&self.value(), &other.value())?;
         self.tape.record(y, Op::Binary(op), &[self, other])

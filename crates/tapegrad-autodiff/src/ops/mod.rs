@@ -1,0 +1,109 @@
+//! The differentiable ops, one file per family: each family's forward, its
+//! backward rule and its `Var` methods side by side. The rule of an op
+//! decides what its inputs receive ([`Contribution`]s); the sweep only
+//! accumulates them.
+//!
+//! A new primitive touches its family's file and, for a new family, the
+//! [`Op`] enum below; the coverage test (`coverage.rs`) does not compile
+//! until the new variant is given an input domain and gradchecked.
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+use tapegrad_tensor::Scalar;
+
+use crate::sweep::{dense, Contributions};
+use crate::{CustomOp, Result, Val};
+
+pub(crate) mod binary;
+pub(crate) mod composite;
+pub(crate) mod custom;
+pub(crate) mod index;
+pub(crate) mod matmul;
+pub(crate) mod norm;
+pub(crate) mod reduce;
+pub(crate) mod select;
+pub(crate) mod shape;
+pub(crate) mod unary;
+
+#[cfg(test)]
+mod coverage;
+
+/// The recorded operation of a node: what its backward rule needs besides
+/// the parents' and its own values.
+#[derive(Clone)]
+pub(crate) enum Op<T: Scalar> {
+    /// A leaf that requires grad.
+    Leaf,
+    /// A value with no gradient (constant, detached, or recorded under
+    /// `no_grad`, or computed only from such values).
+    Constant,
+    Unary(unary::Unary<T>),
+    Binary(binary::Binary),
+    Reduce(reduce::Reduce),
+    MatMul {
+        trans_a: bool,
+        trans_b: bool,
+    },
+    Shape(shape::ShapeOp),
+    LayerNorm(norm::LayerNorm<T>),
+    Index(index::IndexOp),
+    Select(select::Select<T>),
+    Custom(Arc<dyn CustomOp<T>>),
+}
+
+/// What a backward rule is given: the inputs' values, the output's, the
+/// output's gradient, which inputs need a gradient, and whether this is a
+/// first-order sweep (plain tensors, nothing recorded) or one that builds a
+/// gradient graph. A multi-output op (fusion) would hold one gradient per
+/// output here; what it returns, one [`Contribution`] per input, would not
+/// change.
+///
+/// [`Contribution`]: crate::sweep::Contribution
+pub(crate) struct Backward<'a, 't, T: Scalar> {
+    pub(crate) inputs: &'a [Val<'t, T>],
+    pub(crate) output: &'a Val<'t, T>,
+    pub(crate) grad: &'a Val<'t, T>,
+    pub(crate) wants: &'a [bool],
+    pub(crate) first_order: bool,
+}
+
+impl<T: Scalar> Op<T> {
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Op::Leaf => "leaf".into(),
+            Op::Constant => "constant".into(),
+            Op::Unary(u) => u.name().into(),
+            Op::Binary(b) => b.name().into(),
+            Op::Reduce(r) => r.name().into(),
+            Op::MatMul { .. } => "matmul".into(),
+            Op::Shape(s) => s.name().into(),
+            Op::LayerNorm(l) => l.name().into(),
+            Op::Index(i) => i.name().into(),
+            Op::Select(s) => s.name().into(),
+            Op::Custom(c) => c.name().to_string(),
+        }
+    }
+
+    /// The contributions of this op's backward rule (which lives next to
+    /// its forward, in the family's file), one per input.
+    ///
+    /// # Errors
+    /// Only a custom op's rule can fail (its own error, or gradients of the
+    /// wrong number).
+    pub(crate) fn backward<'t>(&self, cx: &Backward<'_, 't, T>) -> Result<Contributions<'t, T>> {
+        let (x, y, g, wants) = (cx.inputs, cx.output, cx.grad, cx.wants);
+        Ok(match self {
+            Op::Leaf | Op::Constant => SmallVec::new(),
+            Op::Unary(u) => dense([Some(u.backward(&x[0], y, g))]),
+            Op::Binary(b) => dense(b.backward(&x[0], &x[1], y, g, wants)),
+            Op::Reduce(r) => dense([Some(r.backward(&x[0], y, g))]),
+            Op::MatMul { trans_a, trans_b } => matmul::backward(*trans_a, *trans_b, cx),
+            Op::Shape(s) => s.backward(cx),
+            Op::LayerNorm(l) => dense(l.backward(x, g, wants)),
+            Op::Index(ix) => dense(ix.backward(x, g, wants)),
+            Op::Select(sel) => dense(sel.backward(g, wants)),
+            Op::Custom(c) => custom::backward(c.as_ref(), cx)?,
+        })
+    }
+}
