@@ -35,8 +35,6 @@
 //! (wrong feature size, empty sequence or batch, lengths past `T`, NaN) is
 //! reported before any step runs. Errors name the layer and the shapes.
 
-mod attention;
-mod crf;
 mod error;
 mod io;
 mod layers;
@@ -45,10 +43,8 @@ mod optim;
 mod param;
 mod recurrent;
 mod research;
-mod seq2seq;
+mod sequence;
 
-pub use attention::{Attended, Attention};
-pub use crf::Crf;
 pub use error::{NnError, Result};
 pub use layers::{Dropout, Embedding, LayerNorm, Linear};
 pub use loss::{bce_with_logits, cross_entropy, log_sigmoid, mse_loss, nll_loss, Reduction};
@@ -67,7 +63,7 @@ pub use research::{
     adding_problem, check_cell, gradcheck_layer, gradient_flow, AddingVariant, CellCase, CellCheckOptions, CellCheckReport, CellProperty,
     Counterexample, FlowLoss, GradientFlow, LayerCheckOptions, PropertyReport,
 };
-pub use seq2seq::{AttentionKind, BeamOptions, Decoded, Seq2Seq, Seq2SeqSpec, TeacherForced};
+pub use sequence::{Attended, Attention, AttentionKind, BeamOptions, Crf, Decoded, Seq2Seq, Seq2SeqSpec, TeacherForced};
 
 /// What the derives' generated code names; not part of the API.
 #[doc(hidden)]

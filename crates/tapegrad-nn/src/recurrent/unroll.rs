@@ -78,7 +78,7 @@ pub(crate) fn validate<T: Scalar>(
     if let Some(index) = x.data().iter().position(|v| !v.is_finite()) {
         return Err(NnError::NonFinite { op, shape: Shape::from_slice(s), index });
     }
-    crate::attention::check_lengths(op, lengths, steps, batch)?;
+    crate::sequence::check_lengths(op, lengths, steps, batch)?;
     Ok(())
 }
 

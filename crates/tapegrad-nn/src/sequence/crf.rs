@@ -6,7 +6,7 @@ use rand::Rng;
 use tapegrad_autodiff::Var;
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
-use crate::attention::{check_finite, check_lengths, real_mask};
+use super::attention::{check_finite, check_lengths, real_mask};
 use crate::{Binding, Module, NnError, Param, Reduction, Result};
 
 /// A linear-chain CRF over `K` tags. A tag path `y` of a sequence of
