@@ -54,7 +54,7 @@ impl<T: Scalar> Tensor<T> {
         Ok(Tensor::from_parts(d, out))
     }
 
-    /// Elementwise `self + other` with broadcasting. Derivative: 1 for both.
+    /// Elementwise `self + other` with broadcasting.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;

@@ -1,5 +1,6 @@
 //! Indexing: index_select / index_add (embeddings) and gather / scatter_add
-//! (picking one class per row). Each pair is the other's derivative.
+//! (picking one class per row): in each pair the second adds into the
+//! positions the first reads.
 
 use crate::error::or_panic;
 use crate::layout::{check_axis, split_at_axis, Shape};
@@ -36,7 +37,6 @@ fn check_gather(op: &'static str, axis: usize, shape: &[usize], index: &[usize],
 impl<T: Scalar> Tensor<T> {
     /// Entries `indices` of `axis`, in that order (repeats allowed): the
     /// result has `indices.len()` on `axis` and `self`'s other sizes.
-    /// Derivative: the gradient added back at `indices` ([`Tensor::index_add`]).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -83,9 +83,8 @@ impl<T: Scalar> Tensor<T> {
 
     /// A copy of `self` with slice `k` of `src` added at entry `indices[k]`
     /// of `axis` (repeated indices accumulate). `src` has `self`'s shape
-    /// with `indices.len()` on `axis`; the result has `self`'s shape. The
-    /// backward of [`Tensor::index_select`]. Derivative: identity for
-    /// `self`, `index_select` of the gradient for `src`.
+    /// with `indices.len()` on `axis`; the result has `self`'s shape. It
+    /// adds into the positions [`Tensor::index_select`] reads.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -142,7 +141,7 @@ impl<T: Scalar> Tensor<T> {
 
     /// `torch.gather`: `out[..., i, ...] = self[..., index[..., i, ...], ...]`
     /// along `axis`, with `index` row-major of shape `index_shape` (same
-    /// rank; same sizes on the other axes). Derivative: [`Tensor::scatter_add`].
+    /// rank; same sizes on the other axes); the result has `index_shape`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -188,8 +187,7 @@ impl<T: Scalar> Tensor<T> {
 
     /// A copy of `self` with `src` (of shape `index_shape`) added at the
     /// positions [`Tensor::gather`] would read (repeats accumulate); the
-    /// result has `self`'s shape. Derivative: identity for `self`,
-    /// `gather` of the gradient for `src`.
+    /// result has `self`'s shape.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;

@@ -1,7 +1,7 @@
 //! Matrix products, 2-D and batched 3-D, through the engine's GEMM.
 //!
-//! Transposed operands are read through strides, never copied, so the
-//! backward rules `dA = G·Bᵀ` and `dB = Aᵀ·G` cost one GEMM each.
+//! Transposed operands are read through strides, never copied, so `A·Bᵀ`
+//! and `Aᵀ·B` cost one GEMM each.
 
 use crate::engine::{self, Gemm};
 use crate::error::or_panic;
@@ -141,8 +141,6 @@ impl<T: Scalar> Tensor<T> {
     /// Shapes: `(m,k)·(k,n) → (m,n)`; batched `(b,m,k)·(b,k,n) → (b,m,n)`;
     /// a 2-D operand is broadcast over the other's batch, so
     /// `(b,m,k)·(k,n) → (b,m,n)` (one GEMM over all `b·m` rows).
-    ///
-    /// Derivative: for `C = A·B`, `dA = G·Bᵀ`, `dB = Aᵀ·G`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;

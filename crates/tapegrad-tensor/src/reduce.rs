@@ -23,8 +23,7 @@ fn add_into<T: Scalar>(acc: &mut [T], row: &[T]) {
 
 impl<T: Scalar> Tensor<T> {
     /// Sum along `axis`: shape `[.., n, ..]` becomes `[.., 1, ..]` if
-    /// `keepdim`, else `[.., ..]`. Derivative: the gradient broadcast back
-    /// along `axis`.
+    /// `keepdim`, else `[.., ..]`; an empty axis sums to 0.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -74,7 +73,7 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_sum_axis(axis, keepdim))
     }
 
-    /// Sum of all elements (0 for an empty tensor). Derivative: ones.
+    /// Sum of all elements (0 for an empty tensor).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f32>::ones(&[2, 3]).sum_all(), 6.0);
@@ -84,7 +83,7 @@ impl<T: Scalar> Tensor<T> {
     }
 
     /// Mean along `axis` (NaN for an axis of size 0); shapes as
-    /// [`Tensor::try_sum_axis`]. Derivative: `1/n`, broadcast back.
+    /// [`Tensor::try_sum_axis`].
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -113,7 +112,7 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_mean_axis(axis, keepdim))
     }
 
-    /// Mean of all elements (NaN for an empty tensor). Derivative: `1/numel`.
+    /// Mean of all elements (NaN for an empty tensor).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f64>::arange(5).mean_all(), 2.0);
@@ -125,7 +124,6 @@ impl<T: Scalar> Tensor<T> {
 
     /// Maximum along `axis` (shapes as [`Tensor::try_sum_axis`]); NaN if any
     /// element compared is NaN.
-    /// Derivative: 1 at the maximum (split between ties), 0 elsewhere.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -208,7 +206,7 @@ impl<T: Scalar> Tensor<T> {
     /// Index of the largest element along `axis` for every position of the
     /// other axes, in row-major order over those axes (so
     /// `numel / shape[axis]` indices); the first on ties; a NaN counts as
-    /// largest. Not differentiable.
+    /// largest.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -258,8 +256,7 @@ impl<T: Scalar> Tensor<T> {
     /// Sums `self` down to `shape`, undoing a broadcast: `shape` must
     /// broadcast to `self.shape()`; extra leading axes are summed away and
     /// axes where `shape` has 1 are summed with keepdim. The result has
-    /// exactly `shape`. This is the one place the autodiff crate undoes
-    /// broadcasting in gradients. Derivative: [`Tensor::broadcast_to`].
+    /// exactly `shape`.
     ///
     /// Equal shapes return a cheap clone; the leading run of summed axes
     /// (e.g. a batch summed into a bias) is added as contiguous blocks.
@@ -327,7 +324,7 @@ impl<T: Scalar> Tensor<T> {
 
     /// A copy repeated along broadcast axes up to exactly `shape` (NumPy
     /// rules: `self.shape()` must broadcast to `shape` and the broadcast
-    /// must be `shape` itself). Derivative: [`Tensor::sum_to`] back.
+    /// must be `shape` itself).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -352,7 +349,7 @@ impl<T: Scalar> Tensor<T> {
         }
         let x = self.data();
         if let [v] = x {
-            // One value everywhere (the gradient of a sum or mean): a fill.
+            // One value everywhere: a fill.
             return Ok(Tensor::from_parts(size::filled(OP, shape, *v)?, Shape::from_slice(shape)));
         }
         let lead = shape.len() - self.ndim();

@@ -8,7 +8,7 @@ use crate::{Result, Scalar, Tensor, TensorError};
 
 impl<T: Scalar> Tensor<T> {
     /// The same elements under a new shape of equal size (shares the
-    /// buffer, no copy). Derivative: the gradient reshaped back.
+    /// buffer, no copy).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -43,7 +43,6 @@ impl<T: Scalar> Tensor<T> {
 
     /// Swaps axes `a1` and `a2`: shape `[.., p, .., q, ..]` becomes
     /// `[.., q, .., p, ..]` (a copy, so the result is contiguous).
-    /// Derivative: the gradient transposed back with the same axes.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -83,7 +82,6 @@ impl<T: Scalar> Tensor<T> {
     }
 
     /// Entries `start..start+len` of `axis`; the axis becomes `len` long.
-    /// Derivative: the gradient zero-padded back ([`Tensor::pad_axis`]).
     /// When the entries are one contiguous block (every axis before `axis`
     /// has length 1, as for rows of a matrix or time steps of a sequence)
     /// the result is a window of this tensor's buffer, not a copy.
@@ -140,8 +138,9 @@ impl<T: Scalar> Tensor<T> {
     }
 
     /// `before` zeros, the tensor, then `after` zeros along `axis`: the
-    /// inverse of [`Tensor::narrow`], used for its backward. The axis grows
-    /// by `before + after`. Derivative: the gradient narrowed back.
+    /// inverse of [`Tensor::narrow`] (narrowing the result to
+    /// `before..before + n` gives `self` back). The axis grows by
+    /// `before + after`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -184,8 +183,8 @@ impl<T: Scalar> Tensor<T> {
     }
 
     /// Joins tensors along an existing `axis`; all other axes must agree, and
-    /// the result's `axis` is the sum of theirs. Derivative: the gradient
-    /// split back along `axis` ([`Tensor::split`]).
+    /// the result's `axis` is the sum of theirs (the inverse of
+    /// [`Tensor::split`]).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -246,7 +245,6 @@ impl<T: Scalar> Tensor<T> {
 
     /// Joins equally shaped tensors along a new axis (`axis <= ndim`):
     /// `k` tensors of shape `s` give `s` with `k` inserted at `axis`.
-    /// Derivative: the gradient's slices along `axis`, one per input.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -298,8 +296,8 @@ impl<T: Scalar> Tensor<T> {
     }
 
     /// Cuts `axis` into pieces of the given sizes, which must add up to it;
-    /// piece `i` has `sizes[i]` on `axis`. Derivative: the pieces' gradients
-    /// concatenated back ([`Tensor::concat`]).
+    /// piece `i` has `sizes[i]` on `axis` (the inverse of
+    /// [`Tensor::concat`]).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -345,7 +343,6 @@ impl<T: Scalar> Tensor<T> {
     /// Cuts `axis` into pieces of `ceil(n/chunks)` (the last may be smaller,
     /// and there may be fewer than `chunks` pieces), as PyTorch's `chunk`;
     /// an axis of size 0 gives `chunks` empty pieces, as in PyTorch.
-    /// Derivative: the pieces' gradients concatenated back.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -387,7 +384,6 @@ impl<T: Scalar> Tensor<T> {
     }
 
     /// Inserts an axis of size 1 at `axis` (`axis <= ndim`; no copy).
-    /// Derivative: the gradient squeezed back.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -417,8 +413,7 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_unsqueeze(axis))
     }
 
-    /// Removes an axis of size 1 (no copy). Derivative: the gradient
-    /// unsqueezed back.
+    /// Removes an axis of size 1 (no copy).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -454,8 +449,7 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_squeeze(axis))
     }
 
-    /// All elements as one axis of length `numel` (no copy). Derivative:
-    /// the gradient reshaped back.
+    /// All elements as one axis of length `numel` (no copy).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f64>::zeros(&[2, 3]).flatten().shape(), &[6]);
@@ -468,9 +462,8 @@ impl<T: Scalar> Tensor<T> {
 impl<T: Scalar> Tensor<T> {
     /// Adds `src` into entries `start..start + src.shape()[axis]` of `axis`
     /// in place: `self.narrow(axis, start, len) += src`, without building
-    /// the zero-padded copy. The reverse sweep uses it to accumulate the
-    /// gradients of many narrows of one tensor (the time steps of a
-    /// sequence) in linear time.
+    /// the zero-padded copy, so that adding up many pieces of one axis
+    /// (the time steps of a sequence) takes linear time.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;

@@ -74,7 +74,7 @@ impl<T: Scalar> Tensor<T> {
     /// `ln Σ exp(x)` along `axis`, as `m + ln Σ exp(x - m)` with `m` the row
     /// maximum: shape `[.., n, ..]` becomes `[.., 1, ..]` if `keepdim`, else
     /// `[.., ..]`. A row of all `-inf` (or an empty axis) gives `-inf`; a
-    /// `+inf` gives `+inf`; NaN propagates. Derivative: `softmax(x)`.
+    /// `+inf` gives `+inf`; NaN propagates.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -109,7 +109,7 @@ impl<T: Scalar> Tensor<T> {
 
     /// `softmax(x)_j = exp(x_j - m) / Σ exp(x - m)` along `axis`, with `m`
     /// the row maximum; same shape as `self`. A row of all `-inf` gives NaN,
-    /// as in PyTorch. Derivative: `s ⊙ (g - Σ g⊙s)` for output `s`.
+    /// as in PyTorch, and so does a row with a `+inf` or a NaN.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -148,7 +148,7 @@ impl<T: Scalar> Tensor<T> {
 
     /// `log_softmax(x)_j = x_j - m - ln Σ exp(x - m)` along `axis`, with `m`
     /// the row maximum; same shape as `self`. A row of all `-inf` gives
-    /// NaN, as in PyTorch. Derivative: `g - softmax(x)·Σ g`.
+    /// NaN, as in PyTorch, and so does a row with a `+inf` or a NaN.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
