@@ -149,6 +149,19 @@ pub enum TensorError {
         /// The upper bound, as printed.
         hi: String,
     },
+    /// A numeric parameter outside the values the operation accepts (a
+    /// NaN mean, a negative standard deviation, an infinite width).
+    #[error("{op}: {name} = {value} is invalid: {why}")]
+    InvalidParameter {
+        /// The operation.
+        op: &'static str,
+        /// The parameter, as the operation's docs name it.
+        name: &'static str,
+        /// Its value, as printed (`"NaN"`, `"-1"`, `"inf"`, ...).
+        value: String,
+        /// What the operation needs of it.
+        why: &'static str,
+    },
     /// Any other invalid argument, described in words.
     #[error("{op}: {message}")]
     Invalid {

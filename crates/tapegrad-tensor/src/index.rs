@@ -58,6 +58,10 @@ impl<T: Scalar> Tensor<T> {
         out[axis] = indices.len();
         let x = self.data();
         let mut d = size::alloc(OP, &out)?;
+        if indices.is_empty() || inner == 0 {
+            // Nothing to copy (and `outer` may be huge).
+            return Ok(Tensor::from_parts(d, out));
+        }
         for o in 0..outer {
             for &i in indices {
                 let src = (o * n + i) * inner;
@@ -110,6 +114,10 @@ impl<T: Scalar> Tensor<T> {
             });
         }
         check_indices(OP, indices, axis, self.shape())?;
+        if src.numel() == 0 {
+            // Nothing to add (and `outer` may be huge).
+            return Ok(self.clone());
+        }
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
         let mut out = self.clone();
         let d = out.data_mut();
@@ -156,6 +164,10 @@ impl<T: Scalar> Tensor<T> {
     /// `gather`.
     pub fn try_gather(&self, axis: usize, index: &[usize], index_shape: &[usize]) -> Result<Self> {
         check_gather("gather", axis, self.shape(), index, index_shape)?;
+        if index.is_empty() {
+            // Nothing to read (and `outer` may be huge).
+            return Ok(Tensor::from_parts(Vec::new(), Shape::from_slice(index_shape)));
+        }
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
         let k = index_shape[axis];
         let x = self.data();
@@ -209,6 +221,10 @@ impl<T: Scalar> Tensor<T> {
                 rhs: Shape::from_slice(src.shape()),
                 why: "the source must have the index's shape",
             });
+        }
+        if index.is_empty() {
+            // Nothing to add (and `outer` may be huge).
+            return Ok(self.clone());
         }
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
         let k = index_shape[axis];

@@ -141,6 +141,11 @@ impl<T: Scalar> Tensor<T> {
         if n == 0 {
             return Err(TensorError::Invalid { op: "max_axis", message: format!("axis {axis} of shape {:?} is empty", self.shape()) });
         }
+        let shape = reduced(self.shape(), axis, keepdim);
+        if outer * inner == 0 {
+            // Nothing to compare (and `outer` may be huge).
+            return Ok(Tensor::from_parts(Vec::new(), shape));
+        }
         let x = self.data();
         let mut out = crate::engine::alloc(outer * inner);
         for o in 0..outer {
@@ -156,7 +161,7 @@ impl<T: Scalar> Tensor<T> {
                 });
             }
         }
-        Ok(Tensor::from_parts(out, reduced(self.shape(), axis, keepdim)))
+        Ok(Tensor::from_parts(out, shape))
     }
     /// Panicking form of [`Tensor::try_max_axis`].
     ///
@@ -222,6 +227,10 @@ impl<T: Scalar> Tensor<T> {
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
         if n == 0 {
             return Err(TensorError::Invalid { op: "argmax", message: format!("axis {axis} of shape {:?} is empty", self.shape()) });
+        }
+        if outer * inner == 0 {
+            // Nothing to compare (and `outer` may be huge).
+            return Ok(Vec::new());
         }
         let x = self.data();
         let mut out = Vec::with_capacity(outer * inner);

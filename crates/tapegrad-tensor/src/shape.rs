@@ -111,9 +111,12 @@ impl<T: Scalar> Tensor<T> {
             return Ok(self.clone());
         }
         if outer == 1 {
-            // One contiguous block.
             // One contiguous block: a window of the same buffer, no copy.
             return Ok(self.window(start * inner, out));
+        }
+        if len == 0 || inner == 0 {
+            // Nothing to copy (and `outer` may be huge).
+            return Ok(Tensor::from_parts(Vec::new(), out));
         }
         let x = self.data();
         let mut d = crate::engine::alloc(outer * len * inner);
@@ -162,6 +165,10 @@ impl<T: Scalar> Tensor<T> {
         out[axis] = m;
         let x = self.data();
         let mut d = size::filled(OP, &out, T::zero())?;
+        if self.numel() == 0 {
+            // All padding (and `outer` may be huge).
+            return Ok(Tensor::from_parts(d, out));
+        }
         for o in 0..outer {
             let dst = o * m * inner + before * inner;
             d[dst..dst + n * inner].copy_from_slice(&x[o * n * inner..(o + 1) * n * inner]);
@@ -220,6 +227,10 @@ impl<T: Scalar> Tensor<T> {
         let mut out = Shape::from_slice(first.shape());
         out[axis] = total;
         let mut d = size::alloc("concat", &out)?;
+        if tensors.iter().all(|t| t.numel() == 0) {
+            // Nothing to copy (and `outer` may be huge).
+            return Ok(Tensor::from_parts(d, out));
+        }
         for o in 0..outer {
             for t in tensors {
                 let block = t.shape()[axis] * inner;
@@ -306,11 +317,12 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Axis`], or [`TensorError::Invalid`] naming `split`
-    /// when the sizes do not add up.
+    /// [`TensorError::Axis`]; [`TensorError::AxisOverflow`] if the sizes
+    /// add up to more than `usize::MAX`; [`TensorError::Invalid`] naming
+    /// `split` when they do not add up to the axis.
     pub fn try_split(&self, axis: usize, sizes: &[usize]) -> Result<Vec<Self>> {
         check_axis("split", axis, self.shape())?;
-        if sizes.iter().sum::<usize>() != self.shape()[axis] {
+        if size::checked_axis_sum("split", axis, self.shape(), sizes.iter().copied())? != self.shape()[axis] {
             return Err(TensorError::Invalid {
                 op: "split",
                 message: format!("sizes {sizes:?} do not add up to axis {axis} of shape {:?}", self.shape()),
@@ -352,7 +364,9 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Axis`]; [`TensorError::Invalid`] for `chunks == 0`.
+    /// [`TensorError::Axis`]; [`TensorError::Invalid`] naming `chunk` for
+    /// `chunks == 0`, or for an empty axis when the list of `chunks`
+    /// pieces cannot be allocated.
     pub fn try_chunk(&self, chunks: usize, axis: usize) -> Result<Vec<Self>> {
         check_axis("chunk", axis, self.shape())?;
         if chunks == 0 {
@@ -363,7 +377,13 @@ impl<T: Scalar> Tensor<T> {
         }
         let n = self.shape()[axis];
         if n == 0 {
-            return Ok(vec![self.clone(); chunks]);
+            let mut pieces = Vec::new();
+            pieces.try_reserve_exact(chunks).map_err(|_| TensorError::Invalid {
+                op: "chunk",
+                message: format!("the list of {chunks} empty pieces of axis {axis} of shape {:?} cannot be allocated", self.shape()),
+            })?;
+            pieces.resize(chunks, self.clone());
+            return Ok(pieces);
         }
         let size = n.div_ceil(chunks);
         let sizes: Vec<usize> = (0..n).step_by(size).map(|start| size.min(n - start)).collect();
@@ -491,6 +511,10 @@ impl<T: Scalar> Tensor<T> {
         }
         if start.checked_add(len).is_none_or(|end| end > n) {
             return Err(TensorError::Range { op: OP, start, len, axis, size: n, shape: Shape::from_slice(self.shape()) });
+        }
+        if src.numel() == 0 {
+            // Nothing to add (and `outer` may be huge).
+            return Ok(());
         }
         let s = src.data();
         let d = self.data_mut();

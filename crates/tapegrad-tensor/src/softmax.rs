@@ -52,6 +52,10 @@ impl<T: Scalar> Tensor<T> {
         let x = self.data();
         // Larger than `self` for logsumexp over an empty axis.
         let mut out = crate::size::filled(op, &shape, T::zero())?;
+        if out.is_empty() {
+            // No row to write (and a row to read may be huge).
+            return Ok((out, shape));
+        }
         if inner == 1 && n > 0 && out_len > 0 {
             x.chunks_exact(n).zip(out.chunks_exact_mut(out_len)).for_each(|(row, res)| f(row, res));
             return Ok((out, shape));

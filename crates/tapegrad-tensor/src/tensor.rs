@@ -249,7 +249,8 @@ impl<T: Scalar> Tensor<T> {
     }
 
     /// Values drawn uniformly from `[low, high)` with the caller's RNG, so a
-    /// seeded RNG gives a reproducible tensor.
+    /// seeded RNG gives a reproducible tensor. Each draw is computed in
+    /// `f64` and rounded to `T`; `low == high` gives that value everywhere.
     ///
     /// ```
     /// use rand::{rngs::StdRng, SeedableRng};
@@ -258,14 +259,27 @@ impl<T: Scalar> Tensor<T> {
     /// let b = Tensor::<f32>::try_rand_uniform(&[3], -1.0, 1.0, &mut StdRng::seed_from_u64(7)).unwrap();
     /// assert_eq!(a, b);
     /// assert!(a.data().iter().all(|v| (-1.0..1.0).contains(v)));
+    /// assert!(matches!(Tensor::<f32>::try_rand_uniform(&[3], 1.0, -1.0, &mut StdRng::seed_from_u64(7)),
+    ///     Err(TensorError::InvalidBounds { .. })));
     /// ```
     ///
     /// # Errors
-    /// As [`Tensor::try_full`], naming `rand_uniform`.
+    /// [`TensorError::InvalidBounds`] naming `rand_uniform` and both bounds
+    /// if `low > high` or either is NaN;
+    /// [`TensorError::InvalidParameter`] if the width `high - low` is not
+    /// finite in `f64` (an infinite bound); otherwise as
+    /// [`Tensor::try_full`], naming `rand_uniform`.
     pub fn try_rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: T, high: T, rng: &mut R) -> Result<Self> {
-        let mut data = size::alloc("rand_uniform", shape)?;
-        let n = checked_numel("rand_uniform", shape)?;
+        const OP: &str = "rand_uniform";
+        if low.is_nan() || high.is_nan() || low > high {
+            return Err(TensorError::InvalidBounds { op: OP, lo: low.to_string(), hi: high.to_string() });
+        }
         let (lo, hi) = (low.to_f64_lossless(), high.to_f64_lossless());
+        if !(hi - lo).is_finite() {
+            return Err(TensorError::InvalidParameter { op: OP, name: "high - low", value: (hi - lo).to_string(), why: "must be finite" });
+        }
+        let mut data = size::alloc(OP, shape)?;
+        let n = checked_numel(OP, shape)?;
         data.extend((0..n).map(|_| {
             let u: f64 = rng.random();
             // Clamp guards against f32 rounding `lo + (hi-lo)*u` up to `hi`.
@@ -293,20 +307,34 @@ impl<T: Scalar> Tensor<T> {
         or_panic(Self::try_rand_uniform(shape, low, high, rng))
     }
 
-    /// Values drawn from a normal distribution (Box–Muller) with the
-    /// caller's RNG.
+    /// Values drawn from the normal distribution of mean `mean` and
+    /// standard deviation `std` (Box–Muller, computed in `f64`) with the
+    /// caller's RNG; `std == 0` gives `mean` everywhere.
     ///
     /// ```
     /// use rand::{rngs::StdRng, SeedableRng};
-    /// let t = tapegrad_tensor::Tensor::<f64>::try_rand_normal(&[10_000], 1.0, 2.0, &mut StdRng::seed_from_u64(1)).unwrap();
+    /// use tapegrad_tensor::{Tensor, TensorError};
+    /// let t = Tensor::<f64>::try_rand_normal(&[10_000], 1.0, 2.0, &mut StdRng::seed_from_u64(1)).unwrap();
     /// assert!((t.mean_all() - 1.0).abs() < 0.1);
+    /// let e = Tensor::<f64>::try_rand_normal(&[2], 0.0, -1.0, &mut StdRng::seed_from_u64(1)).unwrap_err();
+    /// assert_eq!(e.to_string(), "rand_normal: std = -1 is invalid: must be finite and not negative");
     /// ```
     ///
     /// # Errors
-    /// As [`Tensor::try_full`], naming `rand_normal`.
+    /// [`TensorError::InvalidParameter`] naming `rand_normal` and the
+    /// parameter if `mean` is not finite, or `std` is not finite or is
+    /// negative; otherwise as [`Tensor::try_full`], naming `rand_normal`.
     pub fn try_rand_normal<R: Rng + ?Sized>(shape: &[usize], mean: T, std: T, rng: &mut R) -> Result<Self> {
-        let mut data = size::alloc("rand_normal", shape)?;
-        let n = checked_numel("rand_normal", shape)?;
+        const OP: &str = "rand_normal";
+        let invalid = |name, value: T, why| TensorError::InvalidParameter { op: OP, name, value: value.to_string(), why };
+        if !mean.is_finite() {
+            return Err(invalid("mean", mean, "must be finite"));
+        }
+        if !std.is_finite() || std < T::zero() {
+            return Err(invalid("std", std, "must be finite and not negative"));
+        }
+        let mut data = size::alloc(OP, shape)?;
+        let n = checked_numel(OP, shape)?;
         let (m, s) = (mean.to_f64_lossless(), std.to_f64_lossless());
         while data.len() < n {
             let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
