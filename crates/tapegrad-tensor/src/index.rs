@@ -79,7 +79,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_index_select` returns.
+    /// With the message of the error [`Tensor::try_index_select`] returns.
     #[track_caller]
     pub fn index_select(&self, axis: usize, indices: &[usize]) -> Self {
         or_panic(self.try_index_select(axis, indices))
@@ -141,7 +141,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_index_add` returns.
+    /// With the message of the error [`Tensor::try_index_add`] returns.
     #[track_caller]
     pub fn index_add(&self, axis: usize, indices: &[usize], src: &Self) -> Self {
         or_panic(self.try_index_add(axis, indices, src))
@@ -191,7 +191,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_gather` returns.
+    /// With the message of the error [`Tensor::try_gather`] returns.
     #[track_caller]
     pub fn gather(&self, axis: usize, index: &[usize], index_shape: &[usize]) -> Self {
         or_panic(self.try_gather(axis, index, index_shape))
@@ -251,7 +251,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_scatter_add` returns.
+    /// With the message of the error [`Tensor::try_scatter_add`] returns.
     #[track_caller]
     pub fn scatter_add(&self, axis: usize, index: &[usize], index_shape: &[usize], src: &Self) -> Self {
         or_panic(self.try_scatter_add(axis, index, index_shape, src))
@@ -290,7 +290,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Index`] message.
+    /// With the message of the error [`Tensor::try_one_hot`] returns.
     #[track_caller]
     pub fn one_hot(indices: &[usize], classes: usize) -> Self {
         or_panic(Self::try_one_hot(indices, classes))

@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::{Result, Scalar, Tensor, TensorError};
+use crate::{Result, Scalar, Tensor};
 
 impl<T: Scalar> Tensor<T> {
     /// This tensor as an owned `ndarray` array of the same shape (a copy).
@@ -30,8 +30,8 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::DataLength`] only if the array's own shape and
-    /// element count disagree, and [`TensorError::ShapeOverflow`] only if
+    /// [`crate::TensorError::DataLength`] only if the array's own shape and
+    /// element count disagree, and [`crate::TensorError::ShapeOverflow`] only if
     /// the product of its non-zero axes overflows (never, for arrays
     /// built by `ndarray`, which checks the same).
     pub fn try_from_ndarray<S, D>(a: &ndarray::ArrayBase<S, D>) -> Result<Self>
@@ -40,11 +40,7 @@ impl<T: Scalar> Tensor<T> {
         D: ndarray::Dimension,
     {
         let data: Vec<T> = a.iter().copied().collect();
-        Tensor::try_from_vec(data, a.shape()).map_err(|e| match e {
-            TensorError::DataLength { .. } => TensorError::DataLength { op: "from_ndarray", len: a.len(), shape: crate::shape(a.shape()) },
-            TensorError::ShapeOverflow { shape, .. } => TensorError::ShapeOverflow { op: "from_ndarray", shape },
-            other => other,
-        })
+        Tensor::try_from_vec(data, a.shape()).map_err(|e| e.in_op("from_ndarray"))
     }
 }
 

@@ -45,7 +45,8 @@
 //!
 #![doc = include_str!("engine/threads_and_memory.md")]
 //! Files are organised by op family: `unary`, `binary`, `reduce`, `matmul`,
-//! `shape`, `index`, `softmax`, with operator sugar in `ops`. The speed
+//! `shape`, `index`, `softmax`, `random`, with operator sugar in `ops`.
+//! The speed
 //! machinery behind them (the thread team, the buffer pool, the GEMM
 //! dispatch and its cache of packed weights, the vectorized loops and
 //! f32 kernels, the thread settings) is the private `engine` folder.
@@ -59,6 +60,7 @@ mod interop;
 mod layout;
 mod matmul;
 mod ops;
+mod random;
 mod reduce;
 mod scalar;
 mod shape;

@@ -67,7 +67,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Axis`] message.
+    /// With the message of the error [`Tensor::try_sum_axis`] returns.
     #[track_caller]
     pub fn sum_axis(&self, axis: usize, keepdim: bool) -> Self {
         or_panic(self.try_sum_axis(axis, keepdim))
@@ -92,11 +92,13 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Axis`] naming `mean_axis` and the shape.
+    /// [`TensorError::Axis`] naming `mean_axis` and the shape;
+    /// [`TensorError::TooLarge`] naming `mean_axis` if the result (of an
+    /// empty axis: all NaN) cannot be allocated.
     pub fn try_mean_axis(&self, axis: usize, keepdim: bool) -> Result<Self> {
         check_axis("mean_axis", axis, self.shape())?;
         let n = T::from_usize(self.shape()[axis]).unwrap_or_else(T::nan);
-        Ok(self.try_sum_axis(axis, keepdim)?.map(|v| v / n))
+        Ok(self.try_sum_axis(axis, keepdim).map_err(|e| e.in_op("mean_axis"))?.map(|v| v / n))
     }
     /// Panicking form of [`Tensor::try_mean_axis`].
     ///
@@ -106,7 +108,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Axis`] message.
+    /// With the message of the error [`Tensor::try_mean_axis`] returns.
     #[track_caller]
     pub fn mean_axis(&self, axis: usize, keepdim: bool) -> Self {
         or_panic(self.try_mean_axis(axis, keepdim))
@@ -171,7 +173,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_max_axis` returns.
+    /// With the message of the error [`Tensor::try_max_axis`] returns.
     #[track_caller]
     pub fn max_axis(&self, axis: usize, keepdim: bool) -> Self {
         or_panic(self.try_max_axis(axis, keepdim))
@@ -256,7 +258,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_argmax` returns.
+    /// With the message of the error [`Tensor::try_argmax`] returns.
     #[track_caller]
     pub fn argmax(&self, axis: usize) -> Vec<usize> {
         or_panic(self.try_argmax(axis))
@@ -325,7 +327,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Broadcast`] message.
+    /// With the message of the error [`Tensor::try_sum_to`] returns.
     #[track_caller]
     pub fn sum_to(&self, shape: &[usize]) -> Self {
         or_panic(self.try_sum_to(shape))
@@ -384,7 +386,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Broadcast`] message.
+    /// With the message of the error [`Tensor::try_broadcast_to`] returns.
     #[track_caller]
     pub fn broadcast_to(&self, shape: &[usize]) -> Self {
         or_panic(self.try_broadcast_to(shape))

@@ -35,7 +35,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Reshape`] message.
+    /// With the message of the error [`Tensor::try_reshape`] returns.
     #[track_caller]
     pub fn reshape(&self, shape: &[usize]) -> Self {
         or_panic(self.try_reshape(shape))
@@ -75,7 +75,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Axis`] message.
+    /// With the message of the error [`Tensor::try_transpose`] returns.
     #[track_caller]
     pub fn transpose(&self, a1: usize, a2: usize) -> Self {
         or_panic(self.try_transpose(a1, a2))
@@ -134,7 +134,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_narrow` returns.
+    /// With the message of the error [`Tensor::try_narrow`] returns.
     #[track_caller]
     pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Self {
         or_panic(self.try_narrow(axis, start, len))
@@ -183,7 +183,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Axis`] message.
+    /// With the message of the error [`Tensor::try_pad_axis`] returns.
     #[track_caller]
     pub fn pad_axis(&self, axis: usize, before: usize, after: usize) -> Self {
         or_panic(self.try_pad_axis(axis, before, after))
@@ -248,7 +248,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_concat` returns.
+    /// With the message of the error [`Tensor::try_concat`] returns.
     #[track_caller]
     pub fn concat(tensors: &[&Tensor<T>], axis: usize) -> Tensor<T> {
         or_panic(Self::try_concat(tensors, axis))
@@ -289,7 +289,7 @@ impl<T: Scalar> Tensor<T> {
         checked_numel(OP, &out)?;
         let parts = tensors.iter().map(|t| t.try_unsqueeze(axis)).collect::<Result<Vec<_>>>()?;
         let refs: Vec<&Tensor<T>> = parts.iter().collect();
-        Self::try_concat(&refs, axis)
+        Self::try_concat(&refs, axis).map_err(|e| e.in_op(OP))
     }
     /// Panicking form of [`Tensor::try_stack`].
     ///
@@ -300,7 +300,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_stack` returns.
+    /// With the message of the error [`Tensor::try_stack`] returns.
     #[track_caller]
     pub fn stack(tensors: &[&Tensor<T>], axis: usize) -> Tensor<T> {
         or_panic(Self::try_stack(tensors, axis))
@@ -346,7 +346,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_split` returns.
+    /// With the message of the error [`Tensor::try_split`] returns.
     #[track_caller]
     pub fn split(&self, axis: usize, sizes: &[usize]) -> Vec<Self> {
         or_panic(self.try_split(axis, sizes))
@@ -397,7 +397,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_chunk` returns.
+    /// With the message of the error [`Tensor::try_chunk`] returns.
     #[track_caller]
     pub fn chunk(&self, chunks: usize, axis: usize) -> Vec<Self> {
         or_panic(self.try_chunk(chunks, axis))
@@ -427,7 +427,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Axis`] message.
+    /// With the message of the error [`Tensor::try_unsqueeze`] returns.
     #[track_caller]
     pub fn unsqueeze(&self, axis: usize) -> Self {
         or_panic(self.try_unsqueeze(axis))
@@ -463,7 +463,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_squeeze` returns.
+    /// With the message of the error [`Tensor::try_squeeze`] returns.
     #[track_caller]
     pub fn squeeze(&self, axis: usize) -> Self {
         or_panic(self.try_squeeze(axis))

@@ -89,7 +89,9 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Axis`] naming `logsumexp` and the shape.
+    /// [`crate::TensorError::Axis`] naming `logsumexp` and the shape;
+    /// [`crate::TensorError::TooLarge`] if the result (over an empty axis:
+    /// all `-inf`) cannot be allocated.
     pub fn try_logsumexp(&self, axis: usize, keepdim: bool) -> Result<Self> {
         let (d, mut shape) = self.along_axis("logsumexp", axis, 1, |row, out| out[0] = row_logsumexp(row))?;
         if !keepdim {
@@ -105,7 +107,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_logsumexp` returns.
+    /// With the message of the error [`Tensor::try_logsumexp`] returns.
     #[track_caller]
     pub fn logsumexp(&self, axis: usize, keepdim: bool) -> Self {
         or_panic(self.try_logsumexp(axis, keepdim))
@@ -144,7 +146,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_softmax` returns.
+    /// With the message of the error [`Tensor::try_softmax`] returns.
     #[track_caller]
     pub fn softmax(&self, axis: usize) -> Self {
         or_panic(self.try_softmax(axis))
@@ -181,7 +183,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_log_softmax` returns.
+    /// With the message of the error [`Tensor::try_log_softmax`] returns.
     #[track_caller]
     pub fn log_softmax(&self, axis: usize) -> Self {
         or_panic(self.try_log_softmax(axis))

@@ -4,6 +4,8 @@
 
 use crate::{Scalar, Tensor};
 
+/// Elementwise unary functions: each result has the shape of `self`, and
+/// all but `clamp` are infallible.
 impl<T: Scalar> Tensor<T> {
     /// `-x`.
     ///

@@ -163,3 +163,15 @@ fn index_ops_on_an_empty_tensor_walk_nothing() {
     assert!(matches!(x.try_index_select(1, &[2]), Err(TensorError::Index { op: "index_select", index: 2, .. })));
     assert!(matches!(x.try_gather(1, &[], &[1, 5, 0]), Err(TensorError::ShapeMismatch { op: "gather", .. })));
 }
+
+/// `try_mean_axis` is carried out by `try_sum_axis`, and its error for a
+/// result that cannot be allocated named `sum_axis`, an op the caller did
+/// not call.
+#[test]
+fn mean_axis_errors_name_mean_axis() {
+    let hollow = Tensor::<f64>::zeros(&[1 << 29, 0, 1 << 29]);
+    let e = hollow.try_mean_axis(1, false).unwrap_err();
+    assert!(matches!(&e, TensorError::TooLarge { op: "mean_axis", shape, .. } if shape.as_slice() == [1 << 29, 1 << 29]), "{e:?}");
+    assert!(e.to_string().starts_with("mean_axis: shape [536870912, 536870912] ("), "{e}");
+    panics_with(&e, || hollow.mean_axis(1, false));
+}
