@@ -175,3 +175,76 @@ fn mean_axis_errors_name_mean_axis() {
     assert!(e.to_string().starts_with("mean_axis: shape [536870912, 536870912] ("), "{e}");
     panics_with(&e, || hollow.mean_axis(1, false));
 }
+
+/// Every shape of rank at most 3 with axes of 0, 1 or 2 (40 shapes).
+fn small_shapes() -> Vec<Vec<usize>> {
+    let mut all = vec![vec![]];
+    for rank in 1..=3u32 {
+        for code in 0..3usize.pow(rank) {
+            all.push((0..rank).map(|a| code / 3usize.pow(a) % 3).collect());
+        }
+    }
+    all
+}
+
+/// A result of op `op`: a value, or an error whose message starts with
+/// `op: ` (the op the caller called, not one it is carried out by).
+#[track_caller]
+fn named<V>(op: &str, r: Result<V, TensorError>) {
+    if let Err(e) = r {
+        assert!(e.to_string().starts_with(&format!("{op}: ")), "{op} gave `{e}`");
+    }
+}
+
+/// The `try_` forms return a value or an error naming the op for every
+/// small shape, pair of shapes, axis and range, including empty and rank-0
+/// tensors and out-of-range arguments: none panics inside the crate.
+#[test]
+fn try_forms_never_panic_on_small_shapes() {
+    let shapes = small_shapes();
+    for s in &shapes {
+        let x = Tensor::<f64>::arange(s.iter().product()).reshape(s);
+        for axis in 0..4 {
+            named("sum_axis", x.try_sum_axis(axis, true));
+            named("mean_axis", x.try_mean_axis(axis, false));
+            named("max_axis", x.try_max_axis(axis, true));
+            named("argmax", x.try_argmax(axis));
+            named("softmax", x.try_softmax(axis));
+            named("log_softmax", x.try_log_softmax(axis));
+            named("logsumexp", x.try_logsumexp(axis, false));
+            named("squeeze", x.try_squeeze(axis));
+            named("unsqueeze", x.try_unsqueeze(axis));
+            named("transpose", x.try_transpose(axis, 1));
+            named("chunk", x.try_chunk(2, axis));
+            named("split", x.try_split(axis, &[1, 1]));
+            named("index_select", x.try_index_select(axis, &[1, 0]));
+            named("gather", x.try_gather(axis, &[0, 1], s));
+            named("pad_axis", x.try_pad_axis(axis, 1, 0));
+            named("concat", Tensor::try_concat(&[&x, &x], axis));
+            named("stack", Tensor::try_stack(&[&x, &x], axis));
+            for (start, len) in [(0, 0), (0, 1), (1, 1), (2, 1), (0, 3)] {
+                named("narrow", x.try_narrow(axis, start, len));
+                let piece = x.try_narrow(axis, 0, len).unwrap_or_else(|_| x.clone());
+                named("narrow_add_assign", x.clone().try_narrow_add_assign(axis, start, &piece));
+            }
+        }
+        named("get", x.try_get(&[1, 0]));
+        named("item", x.try_item());
+        named("max_all", x.try_max_all());
+        named("reshape", x.try_reshape(&[2, 2]));
+        named("broadcast_to", x.try_broadcast_to(&[2, 2, 2]));
+        for t in &shapes {
+            let y = Tensor::<f64>::ones(t);
+            named("add", x.try_add(&y));
+            named("where", x.try_where_cond(&y, &x));
+            named("sum_to", x.try_sum_to(t));
+            named("matmul", x.try_matmul(&y));
+            named("matmul", x.t().try_matmul(&y));
+            named("matmul", x.try_matmul(y.t()));
+            for axis in 0..3 {
+                named("index_add", x.try_index_add(axis, &[0, 1], &y));
+                named("scatter_add", x.try_scatter_add(axis, &[0, 1], t, &y));
+            }
+        }
+    }
+}
