@@ -525,4 +525,21 @@ impl<T: Scalar> Tensor<T> {
         }
         Ok(())
     }
+    /// Panicking form of [`Tensor::try_narrow_add_assign`].
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let mut acc = Tensor::<f64>::zeros(&[4]);
+    /// acc.narrow_add_assign(0, 2, &Tensor::ones(&[2]));
+    /// acc.narrow_add_assign(0, 1, &Tensor::ones(&[2]));
+    /// assert_eq!(acc.data(), &[0.0, 1.0, 2.0, 1.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error [`Tensor::try_narrow_add_assign`]
+    /// returns.
+    #[track_caller]
+    pub fn narrow_add_assign(&mut self, axis: usize, start: usize, src: &Self) {
+        or_panic(self.try_narrow_add_assign(axis, start, src))
+    }
 }
