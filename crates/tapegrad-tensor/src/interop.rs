@@ -44,12 +44,27 @@ impl<T: Scalar> Tensor<T> {
     }
 }
 
+/// The array's elements in logical order, under its shape (infallible:
+/// an `ndarray` array always fills its shape).
+///
+/// ```
+/// use tapegrad_tensor::Tensor;
+/// let t = Tensor::from(ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&[2, 3])));
+/// assert_eq!(t.shape(), &[2, 3]);
+/// ```
 impl<T: Scalar> From<ArrayD<T>> for Tensor<T> {
     fn from(a: ArrayD<T>) -> Self {
         Tensor::try_from_ndarray(&a).expect("an ndarray array fills its shape")
     }
 }
 
+/// A copy as an `ndarray` array, as [`Tensor::to_ndarray`].
+///
+/// ```
+/// use tapegrad_tensor::Tensor;
+/// let a = ndarray::ArrayD::from(&Tensor::<f32>::ones(&[2]));
+/// assert_eq!(a.shape(), &[2]);
+/// ```
 impl<T: Scalar> From<&Tensor<T>> for ArrayD<T> {
     fn from(t: &Tensor<T>) -> Self {
         t.to_ndarray()

@@ -9,9 +9,10 @@ use crate::size::{self, checked_numel};
 use crate::{Result, Scalar, Tensor, TensorError};
 
 impl<T: Scalar> Tensor<T> {
-    /// Values drawn uniformly from `[low, high)` with the caller's RNG, so a
-    /// seeded RNG gives a reproducible tensor. Each draw is computed in
-    /// `f64` and rounded to `T`; `low == high` gives that value everywhere.
+    /// A tensor of shape `shape` of values drawn uniformly from
+    /// `[low, high)` with the caller's RNG, so a seeded RNG gives a
+    /// reproducible tensor. Each draw is computed in `f64` and rounded to
+    /// `T`; `low == high` gives that value everywhere.
     ///
     /// ```
     /// use rand::{rngs::StdRng, SeedableRng};
@@ -68,9 +69,10 @@ impl<T: Scalar> Tensor<T> {
         or_panic(Self::try_rand_uniform(shape, low, high, rng))
     }
 
-    /// Values drawn from the normal distribution of mean `mean` and
-    /// standard deviation `std` (Box–Muller, computed in `f64`) with the
-    /// caller's RNG; `std == 0` gives `mean` everywhere.
+    /// A tensor of shape `shape` of values drawn from the normal
+    /// distribution of mean `mean` and standard deviation `std`
+    /// (Box–Muller, computed in `f64`) with the caller's RNG; `std == 0`
+    /// gives `mean` everywhere.
     ///
     /// ```
     /// use rand::{rngs::StdRng, SeedableRng};

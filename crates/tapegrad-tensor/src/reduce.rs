@@ -73,7 +73,8 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_sum_axis(axis, keepdim))
     }
 
-    /// Sum of all elements (0 for an empty tensor).
+    /// Sum of all elements, as a value rather than a tensor (0 for an
+    /// empty tensor).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f32>::ones(&[2, 3]).sum_all(), 6.0);
@@ -114,7 +115,8 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_mean_axis(axis, keepdim))
     }
 
-    /// Mean of all elements (NaN for an empty tensor).
+    /// Mean of all elements, as a value rather than a tensor (NaN for an
+    /// empty tensor).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f64>::arange(5).mean_all(), 2.0);

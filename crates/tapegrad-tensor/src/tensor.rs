@@ -23,6 +23,8 @@ use crate::{Result, Scalar, TensorError};
 /// let b = Tensor::full(&[2], 10.0f32);
 /// let c = &a + &b; // broadcasts b across rows
 /// assert_eq!(c.data(), &[11.0, 12.0, 13.0, 14.0]);
+/// assert_eq!((-(&a * 2.0)).data(), &[-2.0, -4.0, -6.0, -8.0]); // scalar operands cannot fail
+/// assert!(a.try_add(&Tensor::ones(&[3])).is_err()); // `&a + &Tensor::ones(&[3])` would panic
 /// ```
 #[derive(Clone)]
 pub struct Tensor<T: Scalar> {
@@ -126,7 +128,7 @@ impl<T: Scalar> Tensor<T> {
         or_panic(Self::try_full(shape, value))
     }
 
-    /// A tensor of zeros.
+    /// A tensor of shape `shape` filled with zeros.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -152,7 +154,7 @@ impl<T: Scalar> Tensor<T> {
         or_panic(Self::try_zeros(shape))
     }
 
-    /// A tensor of ones.
+    /// A tensor of shape `shape` filled with ones.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -218,7 +220,7 @@ impl<T: Scalar> Tensor<T> {
         or_panic(Self::try_eye(n))
     }
 
-    /// `[0, 1, ..., n-1]` as a 1-D tensor.
+    /// `[0, 1, ..., n-1]` as a 1-D tensor of shape `[n]`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -418,8 +420,8 @@ impl<T: Scalar> Tensor<T> {
         }
     }
 
-    /// Applies `f` to every element (`f` is `Sync`: a long tensor is
-    /// computed in bands on several threads).
+    /// Applies `f` to every element; the result has the same shape (`f`
+    /// is `Sync`: a long tensor is computed in bands on several threads).
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, -2.0], &[2]);
@@ -429,7 +431,8 @@ impl<T: Scalar> Tensor<T> {
         Self::from_parts(crate::engine::map(self.data(), f), self.shape.clone())
     }
 
-    /// Converts every element to another float type.
+    /// Converts every element to another float type (rounding to nearest
+    /// for `f64` to `f32`); the result has the same shape.
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![0.5f32], &[1]);
