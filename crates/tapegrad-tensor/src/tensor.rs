@@ -220,7 +220,8 @@ impl<T: Scalar> Tensor<T> {
         or_panic(Self::try_eye(n))
     }
 
-    /// `[0, 1, ..., n-1]` as a 1-D tensor of shape `[n]`.
+    /// `[0, 1, ..., n-1]` as a 1-D tensor of shape `[n]` (in `f32`, integers
+    /// past 2²⁴ round to the nearest representable value).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -431,8 +432,9 @@ impl<T: Scalar> Tensor<T> {
         Self::from_parts(crate::engine::map(self.data(), f), self.shape.clone())
     }
 
-    /// Converts every element to another float type (rounding to nearest
-    /// for `f64` to `f32`); the result has the same shape.
+    /// Converts every element to another float type (`f64` to `f32` rounds
+    /// to nearest, and values past `f32::MAX` become ±inf); the result has
+    /// the same shape.
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![0.5f32], &[1]);
