@@ -14,7 +14,8 @@
 //! `try_x` returns `Result<_, `[`TensorError`]`>`, and `x` panics with the
 //! same message (the error's `Display`, which names the op and the shapes).
 //! Operator sugar (`&a + &b`) is the panicking form. Ops that cannot fail
-//! (elementwise unary functions) have only the plain form.
+//! (elementwise unary functions) have only the plain form, and `try_eq`
+//! only the `try_` form (`eq` is `==`, from `PartialEq`).
 //!
 //! ```
 //! use tapegrad_tensor::{Tensor, TensorError};
