@@ -17,6 +17,8 @@ impl<T: Scalar> Tensor<T> {
     /// let c = a.try_zip_map("plus", &b, |x, y| x + y).unwrap();
     /// assert_eq!(c.shape(), &[2, 3]);
     /// assert_eq!(c.data(), &[11.0, 21.0, 31.0, 12.0, 22.0, 32.0]);
+    /// assert_eq!(a.try_zip_map("plus", &Tensor::ones(&[3, 1]), |x, y| x + y).unwrap_err().to_string(),
+    ///     "plus: shapes [2, 1] and [3, 1] cannot be broadcast together");
     /// ```
     ///
     /// # Errors
@@ -53,90 +55,224 @@ impl<T: Scalar> Tensor<T> {
         layout::for_each_broadcast(&out, &sa, &sb, |o, ia, ib| d[o] = f(a[ia], b[ib]));
         Ok(Tensor::from_parts(d, out))
     }
+    /// Panicking form of [`Tensor::try_zip_map`].
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![3.0f64, 4.0], &[2]);
+    /// let hyp = a.zip_map("hypot", &Tensor::from_vec(vec![4.0, 3.0], &[2]), |x, y| x.hypot(y));
+    /// assert_eq!(hyp.data(), &[5.0, 5.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error [`Tensor::try_zip_map`] returns.
+    #[track_caller]
+    pub fn zip_map(&self, op: &'static str, other: &Self, f: impl Fn(T, T) -> T + Sync) -> Self {
+        or_panic(self.try_zip_map(op, other, f))
+    }
 
-    /// Elementwise `self + other` with broadcasting. Derivative: 1 for both.
+    /// Elementwise `self + other` with broadcasting: the result has the
+    /// broadcast of both shapes.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
     /// let a = Tensor::from_vec(vec![1.0f32, 2.0], &[2]);
     /// assert_eq!(a.try_add(&a).unwrap().data(), &[2.0, 4.0]);
+    /// assert!(a.try_add(&Tensor::ones(&[3])).is_err());
     /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `add` and both shapes.
+    /// [`crate::TensorError::Broadcast`] naming `add` and both shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
     pub fn try_add(&self, other: &Self) -> Result<Self> {
         self.try_zip_map("add", other, |x, y| x + y)
     }
-    /// Elementwise `self - other` with broadcasting.
-    ///
-    /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `sub` and both shapes.
-    pub fn try_sub(&self, other: &Self) -> Result<Self> {
-        self.try_zip_map("sub", other, |x, y| x - y)
-    }
-    /// Elementwise `self * other` with broadcasting.
-    ///
-    /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `mul` and both shapes.
-    pub fn try_mul(&self, other: &Self) -> Result<Self> {
-        self.try_zip_map("mul", other, |x, y| x * y)
-    }
-    /// Elementwise `self / other` with broadcasting (IEEE: x/0 is ±inf or NaN).
-    ///
-    /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `div` and both shapes.
-    pub fn try_div(&self, other: &Self) -> Result<Self> {
-        self.try_zip_map("div", other, |x, y| x / y)
-    }
-    /// Elementwise maximum with broadcasting (NaN if either is NaN).
-    ///
-    /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `maximum` and both shapes.
-    pub fn try_maximum(&self, other: &Self) -> Result<Self> {
-        self.try_zip_map("maximum", other, |x, y| if x.is_nan() || y.is_nan() { T::nan() } else { x.max(y) })
-    }
-    /// Elementwise minimum with broadcasting (NaN if either is NaN).
-    ///
-    /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `minimum` and both shapes.
-    pub fn try_minimum(&self, other: &Self) -> Result<Self> {
-        self.try_zip_map("minimum", other, |x, y| if x.is_nan() || y.is_nan() { T::nan() } else { x.min(y) })
-    }
-
     /// Panicking form of [`Tensor::try_add`].
     ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0], &[2, 1]);
+    /// assert_eq!(a.add(&Tensor::ones(&[3])).shape(), &[2, 3]);
+    /// ```
+    ///
     /// # Panics
-    /// With the [`crate::TensorError::Broadcast`] message.
+    /// With the message of the error [`Tensor::try_add`] returns.
     #[track_caller]
     pub fn add(&self, other: &Self) -> Self {
         or_panic(self.try_add(other))
     }
+
+    /// Elementwise `self - other` with broadcasting: the result has the
+    /// broadcast of both shapes.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![5.0f64, 7.0], &[2]);
+    /// assert_eq!(a.try_sub(&Tensor::scalar(1.0)).unwrap().data(), &[4.0, 6.0]);
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::TensorError::Broadcast`] naming `sub` and both shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
+    pub fn try_sub(&self, other: &Self) -> Result<Self> {
+        self.try_zip_map("sub", other, |x, y| x - y)
+    }
     /// Panicking form of [`Tensor::try_sub`].
     ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![5.0f64, 7.0], &[2]);
+    /// assert_eq!(a.sub(&a).data(), &[0.0, 0.0]);
+    /// ```
+    ///
     /// # Panics
-    /// With the [`crate::TensorError::Broadcast`] message.
+    /// With the message of the error [`Tensor::try_sub`] returns.
     #[track_caller]
     pub fn sub(&self, other: &Self) -> Self {
         or_panic(self.try_sub(other))
     }
+
+    /// Elementwise `self * other` with broadcasting: the result has the
+    /// broadcast of both shapes.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]);
+    /// let col = Tensor::from_vec(vec![10.0f64, 100.0], &[2, 1]);
+    /// assert_eq!(a.try_mul(&col).unwrap().data(), &[10.0, 20.0, 300.0, 400.0]);
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::TensorError::Broadcast`] naming `mul` and both shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
+    pub fn try_mul(&self, other: &Self) -> Result<Self> {
+        self.try_zip_map("mul", other, |x, y| x * y)
+    }
     /// Panicking form of [`Tensor::try_mul`].
     ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![3.0f64, -2.0], &[2]);
+    /// assert_eq!(a.mul(&a).data(), &[9.0, 4.0]);
+    /// ```
+    ///
     /// # Panics
-    /// With the [`crate::TensorError::Broadcast`] message.
+    /// With the message of the error [`Tensor::try_mul`] returns.
     #[track_caller]
     pub fn mul(&self, other: &Self) -> Self {
         or_panic(self.try_mul(other))
     }
+
+    /// Elementwise `self / other` with broadcasting (IEEE: `x/0` is ±inf, `0/0`
+    /// NaN): the result has the broadcast of both shapes.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, -1.0, 0.0], &[3]);
+    /// let q = a.try_div(&Tensor::scalar(0.0)).unwrap();
+    /// assert_eq!(&q.data()[..2], &[f64::INFINITY, f64::NEG_INFINITY]);
+    /// assert!(q.data()[2].is_nan());
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::TensorError::Broadcast`] naming `div` and both shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
+    pub fn try_div(&self, other: &Self) -> Result<Self> {
+        self.try_zip_map("div", other, |x, y| x / y)
+    }
     /// Panicking form of [`Tensor::try_div`].
     ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 3.0], &[2]);
+    /// assert_eq!(a.div(&Tensor::scalar(2.0)).data(), &[0.5, 1.5]);
+    /// ```
+    ///
     /// # Panics
-    /// With the [`crate::TensorError::Broadcast`] message.
+    /// With the message of the error [`Tensor::try_div`] returns.
     #[track_caller]
     pub fn div(&self, other: &Self) -> Self {
         or_panic(self.try_div(other))
     }
 
-    /// `1` where `self == other`, else `0` (broadcasting).
+    /// Elementwise maximum with broadcasting (NaN if either is NaN): the result
+    /// has the broadcast of both shapes.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 5.0, f64::NAN], &[3]);
+    /// let m = a.try_maximum(&Tensor::scalar(2.0)).unwrap();
+    /// assert_eq!(&m.data()[..2], &[2.0, 5.0]);
+    /// assert!(m.data()[2].is_nan());
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::TensorError::Broadcast`] naming `maximum` and both shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
+    pub fn try_maximum(&self, other: &Self) -> Result<Self> {
+        self.try_zip_map("maximum", other, |x, y| if x.is_nan() || y.is_nan() { T::nan() } else { x.max(y) })
+    }
+    /// Panicking form of [`Tensor::try_maximum`].
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![-1.0f64, 3.0], &[2]);
+    /// assert_eq!(a.maximum(&Tensor::zeros(&[])).data(), &[0.0, 3.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error [`Tensor::try_maximum`] returns.
+    #[track_caller]
+    pub fn maximum(&self, other: &Self) -> Self {
+        or_panic(self.try_maximum(other))
+    }
+
+    /// Elementwise minimum with broadcasting (NaN if either is NaN): the result
+    /// has the broadcast of both shapes.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 5.0], &[2]);
+    /// assert_eq!(a.try_minimum(&Tensor::scalar(2.0)).unwrap().data(), &[1.0, 2.0]);
+    /// ```
+    ///
+    /// # Errors
+    /// [`crate::TensorError::Broadcast`] naming `minimum` and both shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
+    pub fn try_minimum(&self, other: &Self) -> Result<Self> {
+        self.try_zip_map("minimum", other, |x, y| if x.is_nan() || y.is_nan() { T::nan() } else { x.min(y) })
+    }
+    /// Panicking form of [`Tensor::try_minimum`].
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![-1.0f64, 3.0], &[2]);
+    /// assert_eq!(a.minimum(&Tensor::zeros(&[])).data(), &[-1.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error [`Tensor::try_minimum`] returns.
+    #[track_caller]
+    pub fn minimum(&self, other: &Self) -> Self {
+        or_panic(self.try_minimum(other))
+    }
+
+    /// `1` where `self == other`, else `0` (a comparison with NaN is false),
+    /// with broadcasting: the result has the broadcast of both shapes. Its
+    /// panicking form is not named `eq`, which is `==` ([`PartialEq`], whole
+    /// tensors): use `try_eq(..).unwrap()`, or compare the shapes first.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -145,41 +281,144 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `eq` and both shapes.
+    /// [`crate::TensorError::Broadcast`] naming `eq` and both shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
     pub fn try_eq(&self, other: &Self) -> Result<Self> {
         self.try_zip_map("eq", other, |x, y| indicator(x == y))
     }
-    /// `1` where `self > other`, else `0` (broadcasting).
+    /// `1` where `self > other`, else `0` (a comparison with NaN is false),
+    /// with broadcasting: the result has the broadcast of both shapes.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0], &[3]);
+    /// assert_eq!(a.try_gt(&Tensor::scalar(2.0)).unwrap().data(), &[0.0, 0.0, 1.0]);
+    /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `gt` and both shapes.
+    /// [`crate::TensorError::Broadcast`] naming `gt` and both shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
     pub fn try_gt(&self, other: &Self) -> Result<Self> {
         self.try_zip_map("gt", other, |x, y| indicator(x > y))
     }
-    /// `1` where `self >= other`, else `0` (broadcasting).
+    /// Panicking form of [`Tensor::try_gt`].
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, f64::NAN], &[2]);
+    /// assert_eq!(a.gt(&Tensor::scalar(0.0)).data(), &[1.0, 0.0]); // NaN compares false
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error [`Tensor::try_gt`] returns.
+    #[track_caller]
+    pub fn gt(&self, other: &Self) -> Self {
+        or_panic(self.try_gt(other))
+    }
+
+    /// `1` where `self >= other`, else `0` (a comparison with NaN is false),
+    /// with broadcasting: the result has the broadcast of both shapes.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0], &[3]);
+    /// assert_eq!(a.try_ge(&Tensor::scalar(2.0)).unwrap().data(), &[0.0, 1.0, 1.0]);
+    /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `ge` and both shapes.
+    /// [`crate::TensorError::Broadcast`] naming `ge` and both shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
     pub fn try_ge(&self, other: &Self) -> Result<Self> {
         self.try_zip_map("ge", other, |x, y| indicator(x >= y))
     }
-    /// `1` where `self < other`, else `0` (broadcasting).
+    /// Panicking form of [`Tensor::try_ge`].
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0], &[2]);
+    /// assert_eq!(a.ge(&a).data(), &[1.0, 1.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error [`Tensor::try_ge`] returns.
+    #[track_caller]
+    pub fn ge(&self, other: &Self) -> Self {
+        or_panic(self.try_ge(other))
+    }
+
+    /// `1` where `self < other`, else `0` (a comparison with NaN is false),
+    /// with broadcasting: the result has the broadcast of both shapes.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0], &[3]);
+    /// assert_eq!(a.try_lt(&Tensor::scalar(2.0)).unwrap().data(), &[1.0, 0.0, 0.0]);
+    /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `lt` and both shapes.
+    /// [`crate::TensorError::Broadcast`] naming `lt` and both shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
     pub fn try_lt(&self, other: &Self) -> Result<Self> {
         self.try_zip_map("lt", other, |x, y| indicator(x < y))
     }
-    /// `1` where `self <= other`, else `0` (broadcasting).
+    /// Panicking form of [`Tensor::try_lt`].
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0], &[2]);
+    /// assert_eq!(a.lt(&a).data(), &[0.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error [`Tensor::try_lt`] returns.
+    #[track_caller]
+    pub fn lt(&self, other: &Self) -> Self {
+        or_panic(self.try_lt(other))
+    }
+
+    /// `1` where `self <= other`, else `0` (a comparison with NaN is false),
+    /// with broadcasting: the result has the broadcast of both shapes.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0], &[3]);
+    /// assert_eq!(a.try_le(&Tensor::scalar(2.0)).unwrap().data(), &[1.0, 1.0, 0.0]);
+    /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Broadcast`] naming `le` and both shapes.
+    /// [`crate::TensorError::Broadcast`] naming `le` and both shapes;
+    /// [`crate::TensorError::ShapeOverflow`] or
+    /// [`crate::TensorError::TooLarge`] if the broadcast result cannot
+    /// exist.
     pub fn try_le(&self, other: &Self) -> Result<Self> {
         self.try_zip_map("le", other, |x, y| indicator(x <= y))
     }
+    /// Panicking form of [`Tensor::try_le`].
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 3.0], &[2, 1]);
+    /// assert_eq!(a.le(&Tensor::scalar(2.0)).data(), &[1.0, 0.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error [`Tensor::try_le`] returns.
+    #[track_caller]
+    pub fn le(&self, other: &Self) -> Self {
+        or_panic(self.try_le(other))
+    }
 
-    /// Picks `a` where `self` (the condition) is nonzero and `b` elsewhere;
-    /// all three broadcast together.
+    /// Picks `a` where `self` (the condition) is nonzero (NaN included) and
+    /// `b` elsewhere; all three broadcast together, and the result has the
+    /// broadcast of their shapes.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -214,6 +453,21 @@ impl<T: Scalar> Tensor<T> {
             }
         });
         Ok(Tensor::from_parts(d, out))
+    }
+    /// Panicking form of [`Tensor::try_where_cond`].
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let x = Tensor::from_vec(vec![-2.0f64, 3.0], &[2]);
+    /// let positive = x.gt(&Tensor::scalar(0.0));
+    /// assert_eq!(positive.where_cond(&x, &Tensor::scalar(0.0)).data(), &[0.0, 3.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error [`Tensor::try_where_cond`] returns.
+    #[track_caller]
+    pub fn where_cond(&self, a: &Self, b: &Self) -> Self {
+        or_panic(self.try_where_cond(a, b))
     }
 }
 

@@ -8,6 +8,18 @@ use crate::Shape;
 /// involved, e.g. `add: shapes [2, 3] and [4] cannot be broadcast together`.
 /// The panicking forms of the operations (`a.add(&b)`, `&a + &b`) panic with
 /// exactly this message.
+///
+/// ```
+/// use tapegrad_tensor::{Tensor, TensorError};
+/// let x = Tensor::<f64>::zeros(&[2, 3]);
+/// match x.try_reshape(&[4]) {
+///     Err(TensorError::Reshape { op, from, to }) => {
+///         assert_eq!((op, from.as_slice(), to.as_slice()), ("reshape", &[2, 3][..], &[4][..]));
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// assert_eq!(x.try_sum_axis(2, false).unwrap_err().to_string(), "sum_axis: axis 2 is out of range for shape [2, 3]");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TensorError {
@@ -149,6 +161,19 @@ pub enum TensorError {
         /// The upper bound, as printed.
         hi: String,
     },
+    /// A numeric parameter outside the values the operation accepts (a
+    /// NaN mean, a negative standard deviation, an infinite width).
+    #[error("{op}: {name} = {value} is invalid: {why}")]
+    InvalidParameter {
+        /// The operation.
+        op: &'static str,
+        /// The parameter, as the operation's docs name it.
+        name: &'static str,
+        /// Its value, as printed (`"NaN"`, `"-1"`, `"inf"`, ...).
+        value: String,
+        /// What the operation needs of it.
+        why: &'static str,
+    },
     /// Any other invalid argument, described in words.
     #[error("{op}: {message}")]
     Invalid {
@@ -157,6 +182,22 @@ pub enum TensorError {
         /// What was wrong.
         message: String,
     },
+}
+
+impl TensorError {
+    /// A size error attributed to `op`, for an op carried out by another
+    /// (`mean_axis` by `sum_axis`, `stack` by `concat`) once it has checked
+    /// its axes and shapes itself: what the other op can still refuse is a
+    /// size (a data length, an overflowing shape, a buffer too large),
+    /// and that error must name the op the caller called. Other errors are
+    /// returned unchanged.
+    pub(crate) fn in_op(mut self, op: &'static str) -> Self {
+        use TensorError::*;
+        if let DataLength { op: o, .. } | ShapeOverflow { op: o, .. } | AxisOverflow { op: o, .. } | TooLarge { op: o, .. } = &mut self {
+            *o = op;
+        }
+        self
+    }
 }
 
 /// The element count of `shape` for a message: the number, or a note that
@@ -168,7 +209,16 @@ fn count(shape: &Shape) -> String {
     }
 }
 
-/// Shorthand for results of this crate.
+/// Shorthand for results of this crate: `Result<T, TensorError>`.
+///
+/// ```
+/// use tapegrad_tensor::{Result, Tensor};
+/// fn row_sums(x: &Tensor<f64>) -> Result<Tensor<f64>> {
+///     x.try_sum_axis(1, false)
+/// }
+/// assert_eq!(row_sums(&Tensor::ones(&[2, 3])).unwrap().data(), &[3.0, 3.0]);
+/// assert!(row_sums(&Tensor::ones(&[3])).is_err());
+/// ```
 pub type Result<T, E = TensorError> = std::result::Result<T, E>;
 
 /// Unwraps a result of a `try_` operation, panicking with the error's message.

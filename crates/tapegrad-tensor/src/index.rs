@@ -1,5 +1,6 @@
 //! Indexing: index_select / index_add (embeddings) and gather / scatter_add
-//! (picking one class per row). Each pair is the other's derivative.
+//! (picking one class per row): in each pair the second adds into the
+//! positions the first reads.
 
 use crate::error::or_panic;
 use crate::layout::{check_axis, split_at_axis, Shape};
@@ -36,7 +37,6 @@ fn check_gather(op: &'static str, axis: usize, shape: &[usize], index: &[usize],
 impl<T: Scalar> Tensor<T> {
     /// Entries `indices` of `axis`, in that order (repeats allowed): the
     /// result has `indices.len()` on `axis` and `self`'s other sizes.
-    /// Derivative: the gradient added back at `indices` ([`Tensor::index_add`]).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -58,6 +58,10 @@ impl<T: Scalar> Tensor<T> {
         out[axis] = indices.len();
         let x = self.data();
         let mut d = size::alloc(OP, &out)?;
+        if indices.is_empty() || inner == 0 {
+            // Nothing to copy (and `outer` may be huge).
+            return Ok(Tensor::from_parts(d, out));
+        }
         for o in 0..outer {
             for &i in indices {
                 let src = (o * n + i) * inner;
@@ -75,7 +79,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_index_select` returns.
+    /// With the message of the error [`Tensor::try_index_select`] returns.
     #[track_caller]
     pub fn index_select(&self, axis: usize, indices: &[usize]) -> Self {
         or_panic(self.try_index_select(axis, indices))
@@ -83,9 +87,8 @@ impl<T: Scalar> Tensor<T> {
 
     /// A copy of `self` with slice `k` of `src` added at entry `indices[k]`
     /// of `axis` (repeated indices accumulate). `src` has `self`'s shape
-    /// with `indices.len()` on `axis`; the result has `self`'s shape. The
-    /// backward of [`Tensor::index_select`]. Derivative: identity for
-    /// `self`, `index_select` of the gradient for `src`.
+    /// with `indices.len()` on `axis`; the result has `self`'s shape. It
+    /// adds into the positions [`Tensor::index_select`] reads.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -111,6 +114,10 @@ impl<T: Scalar> Tensor<T> {
             });
         }
         check_indices(OP, indices, axis, self.shape())?;
+        if src.numel() == 0 {
+            // Nothing to add (and `outer` may be huge).
+            return Ok(self.clone());
+        }
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
         let mut out = self.clone();
         let d = out.data_mut();
@@ -134,7 +141,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_index_add` returns.
+    /// With the message of the error [`Tensor::try_index_add`] returns.
     #[track_caller]
     pub fn index_add(&self, axis: usize, indices: &[usize], src: &Self) -> Self {
         or_panic(self.try_index_add(axis, indices, src))
@@ -142,7 +149,7 @@ impl<T: Scalar> Tensor<T> {
 
     /// `torch.gather`: `out[..., i, ...] = self[..., index[..., i, ...], ...]`
     /// along `axis`, with `index` row-major of shape `index_shape` (same
-    /// rank; same sizes on the other axes). Derivative: [`Tensor::scatter_add`].
+    /// rank; same sizes on the other axes); the result has `index_shape`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -157,6 +164,10 @@ impl<T: Scalar> Tensor<T> {
     /// `gather`.
     pub fn try_gather(&self, axis: usize, index: &[usize], index_shape: &[usize]) -> Result<Self> {
         check_gather("gather", axis, self.shape(), index, index_shape)?;
+        if index.is_empty() {
+            // Nothing to read (and `outer` may be huge).
+            return Ok(Tensor::from_parts(Vec::new(), Shape::from_slice(index_shape)));
+        }
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
         let k = index_shape[axis];
         let x = self.data();
@@ -180,7 +191,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_gather` returns.
+    /// With the message of the error [`Tensor::try_gather`] returns.
     #[track_caller]
     pub fn gather(&self, axis: usize, index: &[usize], index_shape: &[usize]) -> Self {
         or_panic(self.try_gather(axis, index, index_shape))
@@ -188,8 +199,7 @@ impl<T: Scalar> Tensor<T> {
 
     /// A copy of `self` with `src` (of shape `index_shape`) added at the
     /// positions [`Tensor::gather`] would read (repeats accumulate); the
-    /// result has `self`'s shape. Derivative: identity for `self`,
-    /// `gather` of the gradient for `src`.
+    /// result has `self`'s shape.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -211,6 +221,10 @@ impl<T: Scalar> Tensor<T> {
                 rhs: Shape::from_slice(src.shape()),
                 why: "the source must have the index's shape",
             });
+        }
+        if index.is_empty() {
+            // Nothing to add (and `outer` may be huge).
+            return Ok(self.clone());
         }
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
         let k = index_shape[axis];
@@ -237,7 +251,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_scatter_add` returns.
+    /// With the message of the error [`Tensor::try_scatter_add`] returns.
     #[track_caller]
     pub fn scatter_add(&self, axis: usize, index: &[usize], index_shape: &[usize], src: &Self) -> Self {
         or_panic(self.try_scatter_add(axis, index, index_shape, src))
@@ -276,7 +290,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Index`] message.
+    /// With the message of the error [`Tensor::try_one_hot`] returns.
     #[track_caller]
     pub fn one_hot(indices: &[usize], classes: usize) -> Self {
         or_panic(Self::try_one_hot(indices, classes))

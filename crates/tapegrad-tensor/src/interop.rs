@@ -2,7 +2,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::{Result, Scalar, Tensor, TensorError};
+use crate::{Result, Scalar, Tensor};
 
 impl<T: Scalar> Tensor<T> {
     /// This tensor as an owned `ndarray` array of the same shape (a copy).
@@ -30,8 +30,8 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::DataLength`] only if the array's own shape and
-    /// element count disagree, and [`TensorError::ShapeOverflow`] only if
+    /// [`crate::TensorError::DataLength`] only if the array's own shape and
+    /// element count disagree, and [`crate::TensorError::ShapeOverflow`] only if
     /// the product of its non-zero axes overflows (never, for arrays
     /// built by `ndarray`, which checks the same).
     pub fn try_from_ndarray<S, D>(a: &ndarray::ArrayBase<S, D>) -> Result<Self>
@@ -40,20 +40,31 @@ impl<T: Scalar> Tensor<T> {
         D: ndarray::Dimension,
     {
         let data: Vec<T> = a.iter().copied().collect();
-        Tensor::try_from_vec(data, a.shape()).map_err(|e| match e {
-            TensorError::DataLength { .. } => TensorError::DataLength { op: "from_ndarray", len: a.len(), shape: crate::shape(a.shape()) },
-            TensorError::ShapeOverflow { shape, .. } => TensorError::ShapeOverflow { op: "from_ndarray", shape },
-            other => other,
-        })
+        Tensor::try_from_vec(data, a.shape()).map_err(|e| e.in_op("from_ndarray"))
     }
 }
 
+/// The array's elements in logical order, under its shape (infallible:
+/// an `ndarray` array always fills its shape).
+///
+/// ```
+/// use tapegrad_tensor::Tensor;
+/// let t = Tensor::from(ndarray::ArrayD::<f64>::zeros(ndarray::IxDyn(&[2, 3])));
+/// assert_eq!(t.shape(), &[2, 3]);
+/// ```
 impl<T: Scalar> From<ArrayD<T>> for Tensor<T> {
     fn from(a: ArrayD<T>) -> Self {
         Tensor::try_from_ndarray(&a).expect("an ndarray array fills its shape")
     }
 }
 
+/// A copy as an `ndarray` array, as [`Tensor::to_ndarray`].
+///
+/// ```
+/// use tapegrad_tensor::Tensor;
+/// let a = ndarray::ArrayD::from(&Tensor::<f32>::ones(&[2]));
+/// assert_eq!(a.shape(), &[2]);
+/// ```
 impl<T: Scalar> From<&Tensor<T>> for ArrayD<T> {
     fn from(t: &Tensor<T>) -> Self {
         t.to_ndarray()

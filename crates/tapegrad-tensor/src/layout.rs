@@ -6,6 +6,13 @@ use crate::{Result, TensorError};
 
 /// A tensor shape: the size of each axis, outermost first. Up to four axes
 /// live inline without allocation.
+///
+/// ```
+/// use tapegrad_tensor::{shape, Shape};
+/// let s: Shape = shape(&[2, 3, 4]);
+/// assert_eq!((s.len(), s.iter().product::<usize>()), (3, 24));
+/// assert!(!s.spilled()); // held inline
+/// ```
 pub type Shape = SmallVec<[usize; 4]>;
 
 /// Builds a [`Shape`] from a slice.

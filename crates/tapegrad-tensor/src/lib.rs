@@ -14,7 +14,8 @@
 //! `try_x` returns `Result<_, `[`TensorError`]`>`, and `x` panics with the
 //! same message (the error's `Display`, which names the op and the shapes).
 //! Operator sugar (`&a + &b`) is the panicking form. Ops that cannot fail
-//! (elementwise unary functions) have only the plain form.
+//! (elementwise unary functions) have only the plain form, and `try_eq`
+//! only the `try_` form (`eq` is `==`, from `PartialEq`).
 //!
 //! ```
 //! use tapegrad_tensor::{Tensor, TensorError};
@@ -45,7 +46,8 @@
 //!
 #![doc = include_str!("engine/threads_and_memory.md")]
 //! Files are organised by op family: `unary`, `binary`, `reduce`, `matmul`,
-//! `shape`, `index`, `softmax`, with operator sugar in `ops`. The speed
+//! `shape`, `index`, `softmax`, `random`, with operator sugar in `ops`.
+//! The speed
 //! machinery behind them (the thread team, the buffer pool, the GEMM
 //! dispatch and its cache of packed weights, the vectorized loops and
 //! f32 kernels, the thread settings) is the private `engine` folder.
@@ -59,6 +61,7 @@ mod interop;
 mod layout;
 mod matmul;
 mod ops;
+mod random;
 mod reduce;
 mod scalar;
 mod shape;

@@ -1,7 +1,7 @@
 //! Matrix products, 2-D and batched 3-D, through the engine's GEMM.
 //!
-//! Transposed operands are read through strides, never copied, so the
-//! backward rules `dA = G·Bᵀ` and `dB = Aᵀ·G` cost one GEMM each.
+//! Transposed operands are read through strides, never copied, so `A·Bᵀ`
+//! and `Aᵀ·B` cost one GEMM each.
 
 use crate::engine::{self, Gemm};
 use crate::error::or_panic;
@@ -60,6 +60,16 @@ pub struct Transposed<M>(pub M);
 
 /// A right operand of [`Tensor::try_matmul`]: a tensor, or a [`Transposed`]
 /// one. Sealed; only the crate's own implementations exist.
+///
+/// ```
+/// use tapegrad_tensor::{MatmulOperand, Tensor};
+/// fn times<'a>(a: &Tensor<f64>, b: impl MatmulOperand<'a, f64>) -> Vec<usize> {
+///     a.matmul(b).shape().to_vec()
+/// }
+/// let (a, b) = (Tensor::<f64>::ones(&[2, 3]), Tensor::<f64>::ones(&[4, 3]));
+/// assert_eq!(times(&a, b.t()), vec![2, 4]);
+/// assert_eq!(times(&a, &Tensor::ones(&[3, 5])), vec![2, 5]);
+/// ```
 pub trait MatmulOperand<'a, T: Scalar>: sealed::Sealed {
     /// The tensor and whether it is read transposed.
     #[doc(hidden)]
@@ -87,12 +97,25 @@ impl<'a, T: Scalar> MatmulOperand<'a, T> for Transposed<&'a Tensor<T>> {
 /// A left operand that can multiply `R` when read transposed: the
 /// machinery behind [`Transposed::try_matmul`], implemented for tensors
 /// here and for variables in tapegrad-autodiff.
+///
+/// ```
+/// use tapegrad_tensor::{Tensor, TransposedMatmul};
+/// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]);
+/// let ata = (&a).try_transposed_matmul(&a).unwrap(); // what `a.t().try_matmul(&a)` calls
+/// assert_eq!(ata.data(), &[35.0, 44.0, 44.0, 56.0]);
+/// ```
 pub trait TransposedMatmul<R> {
     /// The product's type.
     type Output;
     /// The error a bad pair of shapes gives.
     type Error: std::fmt::Display;
-    /// `selfᵀ · rhs`.
+    /// `selfᵀ · rhs`, the transpose of the last two axes of `self`.
+    ///
+    /// ```
+    /// use tapegrad_tensor::{Tensor, TransposedMatmul};
+    /// let x = Tensor::<f64>::ones(&[4, 2]);
+    /// assert_eq!((&x).try_transposed_matmul(&Tensor::ones(&[4, 3])).unwrap().shape(), &[2, 3]);
+    /// ```
     ///
     /// # Errors
     /// The implementor's shape error.
@@ -133,8 +156,14 @@ impl<M> Transposed<M> {
 
     /// Panicking form of [`Transposed::try_matmul`].
     ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let x = Tensor::<f64>::arange(6).reshape(&[3, 2]);
+    /// assert_eq!(x.t().matmul(&Tensor::ones(&[3, 1])).data(), &[6.0, 9.0]); // column sums
+    /// ```
+    ///
     /// # Panics
-    /// With the message of the error `try_matmul` returns.
+    /// With the message of the error [`Transposed::try_matmul`] returns.
     #[track_caller]
     pub fn matmul<R>(self, rhs: R) -> M::Output
     where
@@ -154,8 +183,6 @@ impl<T: Scalar> Tensor<T> {
     /// Shapes: `(m,k)·(k,n) → (m,n)`; batched `(b,m,k)·(b,k,n) → (b,m,n)`;
     /// a 2-D operand is broadcast over the other's batch, so
     /// `(b,m,k)·(k,n) → (b,m,n)` (one GEMM over all `b·m` rows).
-    ///
-    /// Derivative: for `C = A·B`, `dA = G·Bᵀ`, `dB = Aᵀ·G`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -180,8 +207,15 @@ impl<T: Scalar> Tensor<T> {
 
     /// Panicking form of [`Tensor::try_matmul`].
     ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let x = Tensor::<f64>::ones(&[5, 2, 3]); // a batch of 5
+    /// let w = Tensor::<f64>::ones(&[3, 4]);
+    /// assert_eq!(x.matmul(&w).shape(), &[5, 2, 4]);
+    /// ```
+    ///
     /// # Panics
-    /// With the message of the error `try_matmul` would return.
+    /// With the message of the error [`Tensor::try_matmul`] returns.
     #[track_caller]
     pub fn matmul<'a>(&self, other: impl MatmulOperand<'a, T>) -> Self {
         or_panic(self.try_matmul(other))

@@ -23,8 +23,7 @@ fn add_into<T: Scalar>(acc: &mut [T], row: &[T]) {
 
 impl<T: Scalar> Tensor<T> {
     /// Sum along `axis`: shape `[.., n, ..]` becomes `[.., 1, ..]` if
-    /// `keepdim`, else `[.., ..]`. Derivative: the gradient broadcast back
-    /// along `axis`.
+    /// `keepdim`, else `[.., ..]`; an empty axis sums to 0.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -68,13 +67,14 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Axis`] message.
+    /// With the message of the error [`Tensor::try_sum_axis`] returns.
     #[track_caller]
     pub fn sum_axis(&self, axis: usize, keepdim: bool) -> Self {
         or_panic(self.try_sum_axis(axis, keepdim))
     }
 
-    /// Sum of all elements (0 for an empty tensor). Derivative: ones.
+    /// Sum of all elements, as a value rather than a tensor (0 for an
+    /// empty tensor).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f32>::ones(&[2, 3]).sum_all(), 6.0);
@@ -84,7 +84,7 @@ impl<T: Scalar> Tensor<T> {
     }
 
     /// Mean along `axis` (NaN for an axis of size 0); shapes as
-    /// [`Tensor::try_sum_axis`]. Derivative: `1/n`, broadcast back.
+    /// [`Tensor::try_sum_axis`].
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -93,11 +93,13 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Axis`] naming `mean_axis` and the shape.
+    /// [`TensorError::Axis`] naming `mean_axis` and the shape;
+    /// [`TensorError::TooLarge`] naming `mean_axis` if the result (of an
+    /// empty axis: all NaN) cannot be allocated.
     pub fn try_mean_axis(&self, axis: usize, keepdim: bool) -> Result<Self> {
         check_axis("mean_axis", axis, self.shape())?;
         let n = T::from_usize(self.shape()[axis]).unwrap_or_else(T::nan);
-        Ok(self.try_sum_axis(axis, keepdim)?.map(|v| v / n))
+        Ok(self.try_sum_axis(axis, keepdim).map_err(|e| e.in_op("mean_axis"))?.map(|v| v / n))
     }
     /// Panicking form of [`Tensor::try_mean_axis`].
     ///
@@ -107,13 +109,14 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Axis`] message.
+    /// With the message of the error [`Tensor::try_mean_axis`] returns.
     #[track_caller]
     pub fn mean_axis(&self, axis: usize, keepdim: bool) -> Self {
         or_panic(self.try_mean_axis(axis, keepdim))
     }
 
-    /// Mean of all elements (NaN for an empty tensor). Derivative: `1/numel`.
+    /// Mean of all elements, as a value rather than a tensor (NaN for an
+    /// empty tensor).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f64>::arange(5).mean_all(), 2.0);
@@ -125,7 +128,6 @@ impl<T: Scalar> Tensor<T> {
 
     /// Maximum along `axis` (shapes as [`Tensor::try_sum_axis`]); NaN if any
     /// element compared is NaN.
-    /// Derivative: 1 at the maximum (split between ties), 0 elsewhere.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -143,6 +145,11 @@ impl<T: Scalar> Tensor<T> {
         if n == 0 {
             return Err(TensorError::Invalid { op: "max_axis", message: format!("axis {axis} of shape {:?} is empty", self.shape()) });
         }
+        let shape = reduced(self.shape(), axis, keepdim);
+        if outer * inner == 0 {
+            // Nothing to compare (and `outer` may be huge).
+            return Ok(Tensor::from_parts(Vec::new(), shape));
+        }
         let x = self.data();
         let mut out = crate::engine::alloc(outer * inner);
         for o in 0..outer {
@@ -158,7 +165,7 @@ impl<T: Scalar> Tensor<T> {
                 });
             }
         }
-        Ok(Tensor::from_parts(out, reduced(self.shape(), axis, keepdim)))
+        Ok(Tensor::from_parts(out, shape))
     }
     /// Panicking form of [`Tensor::try_max_axis`].
     ///
@@ -168,7 +175,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_max_axis` returns.
+    /// With the message of the error [`Tensor::try_max_axis`] returns.
     #[track_caller]
     pub fn max_axis(&self, axis: usize, keepdim: bool) -> Self {
         or_panic(self.try_max_axis(axis, keepdim))
@@ -208,7 +215,7 @@ impl<T: Scalar> Tensor<T> {
     /// Index of the largest element along `axis` for every position of the
     /// other axes, in row-major order over those axes (so
     /// `numel / shape[axis]` indices); the first on ties; a NaN counts as
-    /// largest. Not differentiable.
+    /// largest.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -224,6 +231,10 @@ impl<T: Scalar> Tensor<T> {
         let (outer, n, inner) = split_at_axis(self.shape(), axis);
         if n == 0 {
             return Err(TensorError::Invalid { op: "argmax", message: format!("axis {axis} of shape {:?} is empty", self.shape()) });
+        }
+        if outer * inner == 0 {
+            // Nothing to compare (and `outer` may be huge).
+            return Ok(Vec::new());
         }
         let x = self.data();
         let mut out = Vec::with_capacity(outer * inner);
@@ -249,7 +260,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_argmax` returns.
+    /// With the message of the error [`Tensor::try_argmax`] returns.
     #[track_caller]
     pub fn argmax(&self, axis: usize) -> Vec<usize> {
         or_panic(self.try_argmax(axis))
@@ -258,8 +269,7 @@ impl<T: Scalar> Tensor<T> {
     /// Sums `self` down to `shape`, undoing a broadcast: `shape` must
     /// broadcast to `self.shape()`; extra leading axes are summed away and
     /// axes where `shape` has 1 are summed with keepdim. The result has
-    /// exactly `shape`. This is the one place the autodiff crate undoes
-    /// broadcasting in gradients. Derivative: [`Tensor::broadcast_to`].
+    /// exactly `shape`.
     ///
     /// Equal shapes return a cheap clone; the leading run of summed axes
     /// (e.g. a batch summed into a bias) is added as contiguous blocks.
@@ -319,7 +329,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Broadcast`] message.
+    /// With the message of the error [`Tensor::try_sum_to`] returns.
     #[track_caller]
     pub fn sum_to(&self, shape: &[usize]) -> Self {
         or_panic(self.try_sum_to(shape))
@@ -327,7 +337,7 @@ impl<T: Scalar> Tensor<T> {
 
     /// A copy repeated along broadcast axes up to exactly `shape` (NumPy
     /// rules: `self.shape()` must broadcast to `shape` and the broadcast
-    /// must be `shape` itself). Derivative: [`Tensor::sum_to`] back.
+    /// must be `shape` itself).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -352,7 +362,7 @@ impl<T: Scalar> Tensor<T> {
         }
         let x = self.data();
         if let [v] = x {
-            // One value everywhere (the gradient of a sum or mean): a fill.
+            // One value everywhere: a fill.
             return Ok(Tensor::from_parts(size::filled(OP, shape, *v)?, Shape::from_slice(shape)));
         }
         let lead = shape.len() - self.ndim();
@@ -378,7 +388,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Broadcast`] message.
+    /// With the message of the error [`Tensor::try_broadcast_to`] returns.
     #[track_caller]
     pub fn broadcast_to(&self, shape: &[usize]) -> Self {
         or_panic(self.try_broadcast_to(shape))

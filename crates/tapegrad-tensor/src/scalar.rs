@@ -17,6 +17,8 @@ use num_traits::{Float, FromPrimitive};
 /// use tapegrad_tensor::Scalar;
 /// assert_eq!(<f64 as Scalar>::from_f64_lossy(0.5), 0.5);
 /// assert_eq!(<f32 as Scalar>::NAME, "f32");
+/// assert_eq!(<f32 as Scalar>::from_f64_lossy(0.1), 0.1f32); // rounded
+/// assert_eq!(0.1f32.to_f64_lossless(), 0.1f32 as f64); // exact
 /// ```
 pub trait Scalar: Float + FromPrimitive + Debug + Display + Default + Send + Sync + 'static + crate::engine::Sealed {
     /// `"f32"` or `"f64"`.

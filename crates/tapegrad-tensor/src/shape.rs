@@ -8,7 +8,7 @@ use crate::{Result, Scalar, Tensor, TensorError};
 
 impl<T: Scalar> Tensor<T> {
     /// The same elements under a new shape of equal size (shares the
-    /// buffer, no copy). Derivative: the gradient reshaped back.
+    /// buffer, no copy).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -35,7 +35,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Reshape`] message.
+    /// With the message of the error [`Tensor::try_reshape`] returns.
     #[track_caller]
     pub fn reshape(&self, shape: &[usize]) -> Self {
         or_panic(self.try_reshape(shape))
@@ -43,7 +43,6 @@ impl<T: Scalar> Tensor<T> {
 
     /// Swaps axes `a1` and `a2`: shape `[.., p, .., q, ..]` becomes
     /// `[.., q, .., p, ..]` (a copy, so the result is contiguous).
-    /// Derivative: the gradient transposed back with the same axes.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -76,14 +75,13 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Axis`] message.
+    /// With the message of the error [`Tensor::try_transpose`] returns.
     #[track_caller]
     pub fn transpose(&self, a1: usize, a2: usize) -> Self {
         or_panic(self.try_transpose(a1, a2))
     }
 
     /// Entries `start..start+len` of `axis`; the axis becomes `len` long.
-    /// Derivative: the gradient zero-padded back ([`Tensor::pad_axis`]).
     /// When the entries are one contiguous block (every axis before `axis`
     /// has length 1, as for rows of a matrix or time steps of a sequence)
     /// the result is a window of this tensor's buffer, not a copy.
@@ -113,9 +111,12 @@ impl<T: Scalar> Tensor<T> {
             return Ok(self.clone());
         }
         if outer == 1 {
-            // One contiguous block.
             // One contiguous block: a window of the same buffer, no copy.
             return Ok(self.window(start * inner, out));
+        }
+        if len == 0 || inner == 0 {
+            // Nothing to copy (and `outer` may be huge).
+            return Ok(Tensor::from_parts(Vec::new(), out));
         }
         let x = self.data();
         let mut d = crate::engine::alloc(outer * len * inner);
@@ -133,15 +134,16 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_narrow` returns.
+    /// With the message of the error [`Tensor::try_narrow`] returns.
     #[track_caller]
     pub fn narrow(&self, axis: usize, start: usize, len: usize) -> Self {
         or_panic(self.try_narrow(axis, start, len))
     }
 
     /// `before` zeros, the tensor, then `after` zeros along `axis`: the
-    /// inverse of [`Tensor::narrow`], used for its backward. The axis grows
-    /// by `before + after`. Derivative: the gradient narrowed back.
+    /// inverse of [`Tensor::narrow`] (narrowing the result to
+    /// `before..before + n` gives `self` back). The axis grows by
+    /// `before + after`.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -163,6 +165,10 @@ impl<T: Scalar> Tensor<T> {
         out[axis] = m;
         let x = self.data();
         let mut d = size::filled(OP, &out, T::zero())?;
+        if self.numel() == 0 {
+            // All padding (and `outer` may be huge).
+            return Ok(Tensor::from_parts(d, out));
+        }
         for o in 0..outer {
             let dst = o * m * inner + before * inner;
             d[dst..dst + n * inner].copy_from_slice(&x[o * n * inner..(o + 1) * n * inner]);
@@ -177,15 +183,15 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Axis`] message.
+    /// With the message of the error [`Tensor::try_pad_axis`] returns.
     #[track_caller]
     pub fn pad_axis(&self, axis: usize, before: usize, after: usize) -> Self {
         or_panic(self.try_pad_axis(axis, before, after))
     }
 
     /// Joins tensors along an existing `axis`; all other axes must agree, and
-    /// the result's `axis` is the sum of theirs. Derivative: the gradient
-    /// split back along `axis` ([`Tensor::split`]).
+    /// the result's `axis` is the sum of theirs (the inverse of
+    /// [`Tensor::split`]).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -221,6 +227,10 @@ impl<T: Scalar> Tensor<T> {
         let mut out = Shape::from_slice(first.shape());
         out[axis] = total;
         let mut d = size::alloc("concat", &out)?;
+        if tensors.iter().all(|t| t.numel() == 0) {
+            // Nothing to copy (and `outer` may be huge).
+            return Ok(Tensor::from_parts(d, out));
+        }
         for o in 0..outer {
             for t in tensors {
                 let block = t.shape()[axis] * inner;
@@ -238,7 +248,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_concat` returns.
+    /// With the message of the error [`Tensor::try_concat`] returns.
     #[track_caller]
     pub fn concat(tensors: &[&Tensor<T>], axis: usize) -> Tensor<T> {
         or_panic(Self::try_concat(tensors, axis))
@@ -246,7 +256,6 @@ impl<T: Scalar> Tensor<T> {
 
     /// Joins equally shaped tensors along a new axis (`axis <= ndim`):
     /// `k` tensors of shape `s` give `s` with `k` inserted at `axis`.
-    /// Derivative: the gradient's slices along `axis`, one per input.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -280,7 +289,7 @@ impl<T: Scalar> Tensor<T> {
         checked_numel(OP, &out)?;
         let parts = tensors.iter().map(|t| t.try_unsqueeze(axis)).collect::<Result<Vec<_>>>()?;
         let refs: Vec<&Tensor<T>> = parts.iter().collect();
-        Self::try_concat(&refs, axis)
+        Self::try_concat(&refs, axis).map_err(|e| e.in_op(OP))
     }
     /// Panicking form of [`Tensor::try_stack`].
     ///
@@ -291,15 +300,15 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_stack` returns.
+    /// With the message of the error [`Tensor::try_stack`] returns.
     #[track_caller]
     pub fn stack(tensors: &[&Tensor<T>], axis: usize) -> Tensor<T> {
         or_panic(Self::try_stack(tensors, axis))
     }
 
     /// Cuts `axis` into pieces of the given sizes, which must add up to it;
-    /// piece `i` has `sizes[i]` on `axis`. Derivative: the pieces' gradients
-    /// concatenated back ([`Tensor::concat`]).
+    /// piece `i` has `sizes[i]` on `axis` (the inverse of
+    /// [`Tensor::concat`]).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -308,11 +317,12 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Axis`], or [`TensorError::Invalid`] naming `split`
-    /// when the sizes do not add up.
+    /// [`TensorError::Axis`]; [`TensorError::AxisOverflow`] if the sizes
+    /// add up to more than `usize::MAX`; [`TensorError::Invalid`] naming
+    /// `split` when they do not add up to the axis.
     pub fn try_split(&self, axis: usize, sizes: &[usize]) -> Result<Vec<Self>> {
         check_axis("split", axis, self.shape())?;
-        if sizes.iter().sum::<usize>() != self.shape()[axis] {
+        if size::checked_axis_sum("split", axis, self.shape(), sizes.iter().copied())? != self.shape()[axis] {
             return Err(TensorError::Invalid {
                 op: "split",
                 message: format!("sizes {sizes:?} do not add up to axis {axis} of shape {:?}", self.shape()),
@@ -336,7 +346,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_split` returns.
+    /// With the message of the error [`Tensor::try_split`] returns.
     #[track_caller]
     pub fn split(&self, axis: usize, sizes: &[usize]) -> Vec<Self> {
         or_panic(self.try_split(axis, sizes))
@@ -345,7 +355,6 @@ impl<T: Scalar> Tensor<T> {
     /// Cuts `axis` into pieces of `ceil(n/chunks)` (the last may be smaller,
     /// and there may be fewer than `chunks` pieces), as PyTorch's `chunk`;
     /// an axis of size 0 gives `chunks` empty pieces, as in PyTorch.
-    /// Derivative: the pieces' gradients concatenated back.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -355,7 +364,9 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`TensorError::Axis`]; [`TensorError::Invalid`] for `chunks == 0`.
+    /// [`TensorError::Axis`]; [`TensorError::Invalid`] naming `chunk` for
+    /// `chunks == 0`, or for an empty axis when the list of `chunks`
+    /// pieces cannot be allocated.
     pub fn try_chunk(&self, chunks: usize, axis: usize) -> Result<Vec<Self>> {
         check_axis("chunk", axis, self.shape())?;
         if chunks == 0 {
@@ -366,7 +377,13 @@ impl<T: Scalar> Tensor<T> {
         }
         let n = self.shape()[axis];
         if n == 0 {
-            return Ok(vec![self.clone(); chunks]);
+            let mut pieces = Vec::new();
+            pieces.try_reserve_exact(chunks).map_err(|_| TensorError::Invalid {
+                op: "chunk",
+                message: format!("the list of {chunks} empty pieces of axis {axis} of shape {:?} cannot be allocated", self.shape()),
+            })?;
+            pieces.resize(chunks, self.clone());
+            return Ok(pieces);
         }
         let size = n.div_ceil(chunks);
         let sizes: Vec<usize> = (0..n).step_by(size).map(|start| size.min(n - start)).collect();
@@ -380,14 +397,13 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_chunk` returns.
+    /// With the message of the error [`Tensor::try_chunk`] returns.
     #[track_caller]
     pub fn chunk(&self, chunks: usize, axis: usize) -> Vec<Self> {
         or_panic(self.try_chunk(chunks, axis))
     }
 
     /// Inserts an axis of size 1 at `axis` (`axis <= ndim`; no copy).
-    /// Derivative: the gradient squeezed back.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -411,14 +427,13 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the [`TensorError::Axis`] message.
+    /// With the message of the error [`Tensor::try_unsqueeze`] returns.
     #[track_caller]
     pub fn unsqueeze(&self, axis: usize) -> Self {
         or_panic(self.try_unsqueeze(axis))
     }
 
-    /// Removes an axis of size 1 (no copy). Derivative: the gradient
-    /// unsqueezed back.
+    /// Removes an axis of size 1 (no copy).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -448,14 +463,13 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_squeeze` returns.
+    /// With the message of the error [`Tensor::try_squeeze`] returns.
     #[track_caller]
     pub fn squeeze(&self, axis: usize) -> Self {
         or_panic(self.try_squeeze(axis))
     }
 
-    /// All elements as one axis of length `numel` (no copy). Derivative:
-    /// the gradient reshaped back.
+    /// All elements as one axis of length `numel` (no copy).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::<f64>::zeros(&[2, 3]).flatten().shape(), &[6]);
@@ -468,9 +482,8 @@ impl<T: Scalar> Tensor<T> {
 impl<T: Scalar> Tensor<T> {
     /// Adds `src` into entries `start..start + src.shape()[axis]` of `axis`
     /// in place: `self.narrow(axis, start, len) += src`, without building
-    /// the zero-padded copy. The reverse sweep uses it to accumulate the
-    /// gradients of many narrows of one tensor (the time steps of a
-    /// sequence) in linear time.
+    /// the zero-padded copy, so that adding up many pieces of one axis
+    /// (the time steps of a sequence) takes linear time.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -499,6 +512,10 @@ impl<T: Scalar> Tensor<T> {
         if start.checked_add(len).is_none_or(|end| end > n) {
             return Err(TensorError::Range { op: OP, start, len, axis, size: n, shape: Shape::from_slice(self.shape()) });
         }
+        if src.numel() == 0 {
+            // Nothing to add (and `outer` may be huge).
+            return Ok(());
+        }
         let s = src.data();
         let d = self.data_mut();
         for o in 0..outer {
@@ -507,5 +524,22 @@ impl<T: Scalar> Tensor<T> {
             dst.iter_mut().zip(from).for_each(|(a, &b)| *a = *a + b);
         }
         Ok(())
+    }
+    /// Panicking form of [`Tensor::try_narrow_add_assign`].
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let mut acc = Tensor::<f64>::zeros(&[4]);
+    /// acc.narrow_add_assign(0, 2, &Tensor::ones(&[2]));
+    /// acc.narrow_add_assign(0, 1, &Tensor::ones(&[2]));
+    /// assert_eq!(acc.data(), &[0.0, 1.0, 2.0, 1.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error [`Tensor::try_narrow_add_assign`]
+    /// returns.
+    #[track_caller]
+    pub fn narrow_add_assign(&mut self, axis: usize, start: usize, src: &Self) {
+        or_panic(self.try_narrow_add_assign(axis, start, src))
     }
 }

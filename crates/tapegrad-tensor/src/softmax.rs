@@ -52,6 +52,10 @@ impl<T: Scalar> Tensor<T> {
         let x = self.data();
         // Larger than `self` for logsumexp over an empty axis.
         let mut out = crate::size::filled(op, &shape, T::zero())?;
+        if out.is_empty() {
+            // No row to write (and a row to read may be huge).
+            return Ok((out, shape));
+        }
         if inner == 1 && n > 0 && out_len > 0 {
             x.chunks_exact(n).zip(out.chunks_exact_mut(out_len)).for_each(|(row, res)| f(row, res));
             return Ok((out, shape));
@@ -74,7 +78,7 @@ impl<T: Scalar> Tensor<T> {
     /// `ln Σ exp(x)` along `axis`, as `m + ln Σ exp(x - m)` with `m` the row
     /// maximum: shape `[.., n, ..]` becomes `[.., 1, ..]` if `keepdim`, else
     /// `[.., ..]`. A row of all `-inf` (or an empty axis) gives `-inf`; a
-    /// `+inf` gives `+inf`; NaN propagates. Derivative: `softmax(x)`.
+    /// `+inf` gives `+inf`; NaN propagates.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -85,7 +89,9 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Errors
-    /// [`crate::TensorError::Axis`] naming `logsumexp` and the shape.
+    /// [`crate::TensorError::Axis`] naming `logsumexp` and the shape;
+    /// [`crate::TensorError::TooLarge`] if the result (over an empty axis:
+    /// all `-inf`) cannot be allocated.
     pub fn try_logsumexp(&self, axis: usize, keepdim: bool) -> Result<Self> {
         let (d, mut shape) = self.along_axis("logsumexp", axis, 1, |row, out| out[0] = row_logsumexp(row))?;
         if !keepdim {
@@ -101,7 +107,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_logsumexp` returns.
+    /// With the message of the error [`Tensor::try_logsumexp`] returns.
     #[track_caller]
     pub fn logsumexp(&self, axis: usize, keepdim: bool) -> Self {
         or_panic(self.try_logsumexp(axis, keepdim))
@@ -109,7 +115,7 @@ impl<T: Scalar> Tensor<T> {
 
     /// `softmax(x)_j = exp(x_j - m) / Σ exp(x - m)` along `axis`, with `m`
     /// the row maximum; same shape as `self`. A row of all `-inf` gives NaN,
-    /// as in PyTorch. Derivative: `s ⊙ (g - Σ g⊙s)` for output `s`.
+    /// as in PyTorch, and so does a row with a `+inf` or a NaN.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -140,7 +146,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_softmax` returns.
+    /// With the message of the error [`Tensor::try_softmax`] returns.
     #[track_caller]
     pub fn softmax(&self, axis: usize) -> Self {
         or_panic(self.try_softmax(axis))
@@ -148,7 +154,7 @@ impl<T: Scalar> Tensor<T> {
 
     /// `log_softmax(x)_j = x_j - m - ln Σ exp(x - m)` along `axis`, with `m`
     /// the row maximum; same shape as `self`. A row of all `-inf` gives
-    /// NaN, as in PyTorch. Derivative: `g - softmax(x)·Σ g`.
+    /// NaN, as in PyTorch, and so does a row with a `+inf` or a NaN.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -177,7 +183,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_log_softmax` returns.
+    /// With the message of the error [`Tensor::try_log_softmax`] returns.
     #[track_caller]
     pub fn log_softmax(&self, axis: usize) -> Self {
         or_panic(self.try_log_softmax(axis))

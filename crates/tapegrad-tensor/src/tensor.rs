@@ -3,8 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use rand::Rng;
-
 use crate::engine::Buffer;
 use crate::error::or_panic;
 use crate::layout::{self, Shape};
@@ -25,6 +23,8 @@ use crate::{Result, Scalar, TensorError};
 /// let b = Tensor::full(&[2], 10.0f32);
 /// let c = &a + &b; // broadcasts b across rows
 /// assert_eq!(c.data(), &[11.0, 12.0, 13.0, 14.0]);
+/// assert_eq!((-(&a * 2.0)).data(), &[-2.0, -4.0, -6.0, -8.0]); // scalar operands cannot fail
+/// assert!(a.try_add(&Tensor::ones(&[3])).is_err()); // `&a + &Tensor::ones(&[3])` would panic
 /// ```
 #[derive(Clone)]
 pub struct Tensor<T: Scalar> {
@@ -68,7 +68,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_from_vec` returns.
+    /// With the message of the error [`Tensor::try_from_vec`] returns.
     #[track_caller]
     pub fn from_vec(data: Vec<T>, shape: &[usize]) -> Self {
         or_panic(Self::try_from_vec(data, shape))
@@ -122,13 +122,13 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_full` returns.
+    /// With the message of the error [`Tensor::try_full`] returns.
     #[track_caller]
     pub fn full(shape: &[usize], value: T) -> Self {
         or_panic(Self::try_full(shape, value))
     }
 
-    /// A tensor of zeros.
+    /// A tensor of shape `shape` filled with zeros.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -148,13 +148,13 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_zeros` returns.
+    /// With the message of the error [`Tensor::try_zeros`] returns.
     #[track_caller]
     pub fn zeros(shape: &[usize]) -> Self {
         or_panic(Self::try_zeros(shape))
     }
 
-    /// A tensor of ones.
+    /// A tensor of shape `shape` filled with ones.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -173,7 +173,7 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_ones` returns.
+    /// With the message of the error [`Tensor::try_ones`] returns.
     #[track_caller]
     pub fn ones(shape: &[usize]) -> Self {
         or_panic(Self::try_ones(shape))
@@ -214,13 +214,14 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_eye` returns.
+    /// With the message of the error [`Tensor::try_eye`] returns.
     #[track_caller]
     pub fn eye(n: usize) -> Self {
         or_panic(Self::try_eye(n))
     }
 
-    /// `[0, 1, ..., n-1]` as a 1-D tensor.
+    /// `[0, 1, ..., n-1]` as a 1-D tensor of shape `[n]` (in `f32`, integers
+    /// past 2²⁴ round to the nearest representable value).
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;
@@ -242,115 +243,53 @@ impl<T: Scalar> Tensor<T> {
     /// ```
     ///
     /// # Panics
-    /// With the message of the error `try_arange` returns.
+    /// With the message of the error [`Tensor::try_arange`] returns.
     #[track_caller]
     pub fn arange(n: usize) -> Self {
         or_panic(Self::try_arange(n))
     }
 
-    /// Values drawn uniformly from `[low, high)` with the caller's RNG, so a
-    /// seeded RNG gives a reproducible tensor.
+    /// The size of each axis, outermost first (`[]` for a scalar).
     ///
     /// ```
-    /// use rand::{rngs::StdRng, SeedableRng};
     /// use tapegrad_tensor::Tensor;
-    /// let a = Tensor::<f32>::try_rand_uniform(&[3], -1.0, 1.0, &mut StdRng::seed_from_u64(7)).unwrap();
-    /// let b = Tensor::<f32>::try_rand_uniform(&[3], -1.0, 1.0, &mut StdRng::seed_from_u64(7)).unwrap();
-    /// assert_eq!(a, b);
-    /// assert!(a.data().iter().all(|v| (-1.0..1.0).contains(v)));
+    /// assert_eq!(Tensor::<f64>::zeros(&[2, 3]).shape(), &[2, 3]);
+    /// assert_eq!(Tensor::scalar(1.0f64).shape(), &[] as &[usize]);
     /// ```
-    ///
-    /// # Errors
-    /// As [`Tensor::try_full`], naming `rand_uniform`.
-    pub fn try_rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: T, high: T, rng: &mut R) -> Result<Self> {
-        let mut data = size::alloc("rand_uniform", shape)?;
-        let n = checked_numel("rand_uniform", shape)?;
-        let (lo, hi) = (low.to_f64_lossless(), high.to_f64_lossless());
-        data.extend((0..n).map(|_| {
-            let u: f64 = rng.random();
-            // Clamp guards against f32 rounding `lo + (hi-lo)*u` up to `hi`.
-            let v = T::from_f64_lossy(lo + (hi - lo) * u);
-            if v >= high && high > low {
-                low.max(high - (high - low) * T::epsilon())
-            } else {
-                v
-            }
-        }));
-        Ok(Self::from_parts(data, layout::shape(shape)))
-    }
-    /// Panicking form of [`Tensor::try_rand_uniform`].
-    ///
-    /// ```
-    /// use rand::{rngs::StdRng, SeedableRng};
-    /// let a = tapegrad_tensor::Tensor::<f64>::rand_uniform(&[3], 0.0, 1.0, &mut StdRng::seed_from_u64(7));
-    /// assert_eq!(a.shape(), &[3]);
-    /// ```
-    ///
-    /// # Panics
-    /// With the message of the error `try_rand_uniform` returns.
-    #[track_caller]
-    pub fn rand_uniform<R: Rng + ?Sized>(shape: &[usize], low: T, high: T, rng: &mut R) -> Self {
-        or_panic(Self::try_rand_uniform(shape, low, high, rng))
-    }
-
-    /// Values drawn from a normal distribution (Box–Muller) with the
-    /// caller's RNG.
-    ///
-    /// ```
-    /// use rand::{rngs::StdRng, SeedableRng};
-    /// let t = tapegrad_tensor::Tensor::<f64>::try_rand_normal(&[10_000], 1.0, 2.0, &mut StdRng::seed_from_u64(1)).unwrap();
-    /// assert!((t.mean_all() - 1.0).abs() < 0.1);
-    /// ```
-    ///
-    /// # Errors
-    /// As [`Tensor::try_full`], naming `rand_normal`.
-    pub fn try_rand_normal<R: Rng + ?Sized>(shape: &[usize], mean: T, std: T, rng: &mut R) -> Result<Self> {
-        let mut data = size::alloc("rand_normal", shape)?;
-        let n = checked_numel("rand_normal", shape)?;
-        let (m, s) = (mean.to_f64_lossless(), std.to_f64_lossless());
-        while data.len() < n {
-            let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
-            let u2: f64 = rng.random();
-            let r = (-2.0 * u1.ln()).sqrt();
-            let th = 2.0 * std::f64::consts::PI * u2;
-            data.push(T::from_f64_lossy(m + s * r * th.cos()));
-            if data.len() < n {
-                data.push(T::from_f64_lossy(m + s * r * th.sin()));
-            }
-        }
-        Ok(Self::from_parts(data, layout::shape(shape)))
-    }
-    /// Panicking form of [`Tensor::try_rand_normal`].
-    ///
-    /// ```
-    /// use rand::{rngs::StdRng, SeedableRng};
-    /// let t = tapegrad_tensor::Tensor::<f64>::rand_normal(&[4], 0.0, 1.0, &mut StdRng::seed_from_u64(1));
-    /// assert_eq!(t.shape(), &[4]);
-    /// ```
-    ///
-    /// # Panics
-    /// With the message of the error `try_rand_normal` returns.
-    #[track_caller]
-    pub fn rand_normal<R: Rng + ?Sized>(shape: &[usize], mean: T, std: T, rng: &mut R) -> Self {
-        or_panic(Self::try_rand_normal(shape, mean, std, rng))
-    }
-
-    /// The size of each axis.
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
 
-    /// The number of axes.
+    /// The number of axes (0 for a scalar).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// assert_eq!(Tensor::<f64>::zeros(&[2, 3, 4]).ndim(), 3);
+    /// assert_eq!(Tensor::scalar(1.0f64).ndim(), 0);
+    /// ```
     pub fn ndim(&self) -> usize {
         self.shape.len()
     }
 
-    /// The number of elements.
+    /// The number of elements: the product of the shape (1 for a scalar, 0
+    /// if any axis is 0).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// assert_eq!(Tensor::<f64>::zeros(&[2, 3]).numel(), 6);
+    /// assert_eq!(Tensor::<f64>::zeros(&[2, 0, 3]).numel(), 0);
+    /// ```
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
     }
 
-    /// The elements in row-major order.
+    /// The elements in row-major order (the last axis varies fastest).
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::<f64>::arange(6).reshape(&[2, 3]);
+    /// assert_eq!(t.data(), &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    /// assert_eq!(t.narrow(0, 1, 1).data(), &[3.0, 4.0, 5.0]);
+    /// ```
     pub fn data(&self) -> &[T] {
         &self.data[self.offset..self.offset + self.numel()]
     }
@@ -376,7 +315,13 @@ impl<T: Scalar> Tensor<T> {
         buffer
     }
 
-    /// The elements as an owned vector (copied only if shared).
+    /// The elements as an owned vector in row-major order (copied only if
+    /// the buffer is shared or this tensor is a window of it).
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3]);
+    /// assert_eq!(t.into_vec(), vec![1.0, 2.0, 3.0]);
+    /// ```
     pub fn into_vec(self) -> Vec<T> {
         if self.offset != 0 || self.data.len() != self.numel() {
             return self.data().to_vec();
@@ -390,12 +335,21 @@ impl<T: Scalar> Tensor<T> {
         &self.data
     }
 
-    /// Whether two tensors share one buffer (a cheap clone or reshape).
+    /// Whether two tensors share one buffer (a cheap clone, a reshape, or a
+    /// narrow to a contiguous block).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// let a = Tensor::<f64>::zeros(&[2, 3]);
+    /// assert!(a.reshape(&[6]).shares_buffer(&a));
+    /// assert!(!a.transpose(0, 1).shares_buffer(&a)); // a copy
+    /// ```
     pub fn shares_buffer(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.data, &other.data)
     }
 
-    /// The element at a multi-index.
+    /// The element at a multi-index (one index per axis; `&[]` for a
+    /// scalar).
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
@@ -421,6 +375,20 @@ impl<T: Scalar> Tensor<T> {
         Ok(self.data()[off])
     }
 
+    /// Panicking form of [`Tensor::try_get`].
+    ///
+    /// ```
+    /// let t = tapegrad_tensor::Tensor::<f64>::arange(6).reshape(&[2, 3]);
+    /// assert_eq!(t.get(&[1, 2]), 5.0);
+    /// ```
+    ///
+    /// # Panics
+    /// With the message of the error [`Tensor::try_get`] returns.
+    #[track_caller]
+    pub fn get(&self, index: &[usize]) -> T {
+        or_panic(self.try_get(index))
+    }
+
     /// The single value of a one-element tensor.
     ///
     /// ```
@@ -434,7 +402,14 @@ impl<T: Scalar> Tensor<T> {
         or_panic(self.try_item())
     }
 
-    /// The single value of a one-element tensor.
+    /// The single value of a one-element tensor (of any rank).
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// assert_eq!(Tensor::scalar(2.0f64).try_item().unwrap(), 2.0);
+    /// assert_eq!(Tensor::<f64>::zeros(&[2]).try_item().unwrap_err().to_string(),
+    ///     "item: shape [2] does not hold exactly one element");
+    /// ```
     ///
     /// # Errors
     /// [`TensorError::Invalid`] naming the shape when `numel() != 1`.
@@ -446,8 +421,8 @@ impl<T: Scalar> Tensor<T> {
         }
     }
 
-    /// Applies `f` to every element (`f` is `Sync`: a long tensor is
-    /// computed in bands on several threads).
+    /// Applies `f` to every element; the result has the same shape (`f`
+    /// is `Sync`: a long tensor is computed in bands on several threads).
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, -2.0], &[2]);
@@ -457,7 +432,9 @@ impl<T: Scalar> Tensor<T> {
         Self::from_parts(crate::engine::map(self.data(), f), self.shape.clone())
     }
 
-    /// Converts every element to another float type.
+    /// Converts every element to another float type (`f64` to `f32` rounds
+    /// to nearest, and values past `f32::MAX` become ±inf); the result has
+    /// the same shape.
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![0.5f32], &[1]);
@@ -469,13 +446,20 @@ impl<T: Scalar> Tensor<T> {
         Tensor::from_parts(out, self.shape.clone())
     }
 
-    /// Whether every element is finite (no NaN or infinity).
+    /// Whether every element is finite (no NaN or infinity); `true` for an
+    /// empty tensor.
+    ///
+    /// ```
+    /// use tapegrad_tensor::Tensor;
+    /// assert!(Tensor::from_vec(vec![1.0f64, -2.0], &[2]).all_finite());
+    /// assert!(!Tensor::from_vec(vec![1.0f64, f64::NAN], &[2]).all_finite());
+    /// ```
     pub fn all_finite(&self) -> bool {
         self.data().iter().all(|v| v.is_finite())
     }
 
     /// Largest absolute difference to `other` (same shape), or `None` if
-    /// the shapes differ. Handy in tests.
+    /// the shapes differ; NaN if any difference is NaN. Handy in tests.
     ///
     /// ```
     /// use tapegrad_tensor::Tensor;

@@ -1,12 +1,13 @@
 //! Elementwise unary functions: each maps the contiguous buffer in one pass
 //! and keeps the shape. All are infallible except `clamp`, whose bounds
-//! must form an interval. Each doc gives the derivative the autodiff crate
-//! uses.
+//! must form an interval.
 
 use crate::{Scalar, Tensor};
 
+/// Elementwise unary functions: each result has the shape of `self`, and
+/// all but `clamp` are infallible.
 impl<T: Scalar> Tensor<T> {
-    /// `-x`. Derivative: `-1`.
+    /// `-x`.
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![1.0f32, -2.0], &[2]);
@@ -15,7 +16,7 @@ impl<T: Scalar> Tensor<T> {
     pub fn neg(&self) -> Self {
         self.map(|v| -v)
     }
-    /// `eˣ`. Derivative: `eˣ`.
+    /// `eˣ` (0 at `-inf`, `+inf` where the result overflows, NaN stays NaN).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(0.0f64).exp().item(), 1.0);
@@ -23,7 +24,7 @@ impl<T: Scalar> Tensor<T> {
     pub fn exp(&self) -> Self {
         Tensor::from_parts(crate::engine::exp_slice(self.data()), crate::Shape::from_slice(self.shape()))
     }
-    /// Natural log (NaN below 0, -inf at 0). Derivative: `1/x`.
+    /// Natural log (NaN below 0, -inf at 0).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(1.0f64).ln().item(), 0.0);
@@ -31,7 +32,7 @@ impl<T: Scalar> Tensor<T> {
     pub fn ln(&self) -> Self {
         self.map(|v| v.ln())
     }
-    /// `√x` (NaN below 0). Derivative: `1/(2√x)`.
+    /// `√x` (NaN below 0).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(4.0f64).sqrt().item(), 2.0);
@@ -39,7 +40,7 @@ impl<T: Scalar> Tensor<T> {
     pub fn sqrt(&self) -> Self {
         self.map(|v| v.sqrt())
     }
-    /// `|x|`. Derivative: `sign(x)`.
+    /// `|x|`.
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(-4.0f64).abs().item(), 4.0);
@@ -48,7 +49,6 @@ impl<T: Scalar> Tensor<T> {
         self.map(|v| v.abs())
     }
     /// `-1`, `0` or `1` by the sign of `x` (±0 at ±0, NaN stays NaN).
-    /// Derivative: `0` (almost everywhere).
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![-3.0f64, 0.0, 2.0], &[3]);
@@ -65,7 +65,7 @@ impl<T: Scalar> Tensor<T> {
             }
         })
     }
-    /// `tanh x`. Derivative: `1 - tanh²x`.
+    /// `tanh x` (exactly ±1 in the limits).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(1000.0f32).tanh().item(), 1.0);
@@ -74,7 +74,7 @@ impl<T: Scalar> Tensor<T> {
         Tensor::from_parts(crate::engine::tanh_slice(self.data()), crate::Shape::from_slice(self.shape()))
     }
     /// Logistic sigmoid `1/(1+e⁻ˣ)`, computed without overflow: exact 0 and 1
-    /// in the limits, no NaN at ±1000. Derivative: `σ(1-σ)`.
+    /// in the limits, no NaN at ±1000.
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![-1000.0f32, 0.0, 1000.0], &[3]);
@@ -83,7 +83,7 @@ impl<T: Scalar> Tensor<T> {
     pub fn sigmoid(&self) -> Self {
         Tensor::from_parts(crate::engine::sigmoid_slice(self.data()), crate::Shape::from_slice(self.shape()))
     }
-    /// `max(x, 0)` (NaN stays NaN). Derivative: [`Tensor::relu_mask`].
+    /// `max(x, 0)` (NaN stays NaN).
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![-1.0f64, 2.0], &[2]);
@@ -92,8 +92,8 @@ impl<T: Scalar> Tensor<T> {
     pub fn relu(&self) -> Self {
         self.map(|v| if v < T::zero() { T::zero() } else { v })
     }
-    /// `1` where `x > 0`, else `0` (also for NaN): the derivative of relu
-    /// (0 at the kink). Derivative: `0` (almost everywhere).
+    /// The step function: `1` where `x > 0`, else `0` (also at 0 and for
+    /// NaN).
     ///
     /// ```
     /// let t = tapegrad_tensor::Tensor::from_vec(vec![-1.0f64, 0.0, 2.0], &[3]);
@@ -102,7 +102,7 @@ impl<T: Scalar> Tensor<T> {
     pub fn relu_mask(&self) -> Self {
         self.map(|v| if v > T::zero() { T::one() } else { T::zero() })
     }
-    /// `xᵖ`. Derivative: `p·xᵖ⁻¹`.
+    /// `xᵖ` (IEEE `pow`: NaN for a negative `x` and a non-integer `p`).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(9.0f64).powf(0.5).item(), 3.0);
@@ -110,7 +110,7 @@ impl<T: Scalar> Tensor<T> {
     pub fn powf(&self, p: T) -> Self {
         self.map(|v| v.powf(p))
     }
-    /// `x·s`. Derivative: `s`.
+    /// `x·s`.
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(3.0f64).scale(2.0).item(), 6.0);
@@ -118,7 +118,7 @@ impl<T: Scalar> Tensor<T> {
     pub fn scale(&self, s: T) -> Self {
         self.map(|v| v * s)
     }
-    /// `x + s`. Derivative: `1`.
+    /// `x + s`.
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(3.0f64).add_scalar(2.0).item(), 5.0);
@@ -126,7 +126,7 @@ impl<T: Scalar> Tensor<T> {
     pub fn add_scalar(&self, s: T) -> Self {
         self.map(|v| v + s)
     }
-    /// `x²`. Derivative: `2x`.
+    /// `x²`.
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(-3.0f64).square().item(), 9.0);
@@ -134,7 +134,7 @@ impl<T: Scalar> Tensor<T> {
     pub fn square(&self) -> Self {
         self.map(|v| v * v)
     }
-    /// `1/x`. Derivative: `-1/x²`.
+    /// `1/x` (±inf at ±0).
     ///
     /// ```
     /// assert_eq!(tapegrad_tensor::Tensor::scalar(4.0f64).recip().item(), 0.25);
@@ -142,9 +142,9 @@ impl<T: Scalar> Tensor<T> {
     pub fn recip(&self) -> Self {
         self.map(|v| v.recip())
     }
-    /// `x` limited to `[lo, hi]` (NaN stays NaN). Derivative: `1` inside
-    /// `[lo, hi]`, `0` outside. Infinite bounds are allowed (`lo = -inf`
-    /// clamps from above only); `lo == hi` gives a constant.
+    /// `x` limited to `[lo, hi]` (NaN stays NaN). Infinite bounds are
+    /// allowed (`lo = -inf` clamps from above only); `lo == hi` gives a
+    /// constant.
     ///
     /// ```
     /// use tapegrad_tensor::{Tensor, TensorError};

@@ -45,8 +45,9 @@ pub(crate) use simd::{map, zip, zip_rows};
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// Sets the number of threads large matrix products and long elementwise
-/// loops may use (1 = never split; default: `TAPEGRAD_NUM_THREADS`, else
-/// the machine's available parallelism). Never more than the CPUs this
+/// loops may use (1 = never split, and 0 counts as 1; default:
+/// `TAPEGRAD_NUM_THREADS`, else the machine's available parallelism).
+/// Never more than the CPUs this
 /// process may run on (its affinity mask and CPU quota, as
 /// [`std::thread::available_parallelism`] reports them): more threads than
 /// that only wait for each other. Takes effect for the next op. The extra

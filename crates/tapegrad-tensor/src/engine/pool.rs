@@ -55,6 +55,13 @@ pub fn set_buffer_pool_limit(bytes: usize) {
 
 /// The number of bytes of freed tensor buffers each thread may keep; see
 /// [`set_buffer_pool_limit`].
+///
+/// ```
+/// let before = tapegrad_tensor::buffer_pool_limit();
+/// tapegrad_tensor::set_buffer_pool_limit(0); // keep nothing
+/// assert_eq!(tapegrad_tensor::buffer_pool_limit(), 0);
+/// tapegrad_tensor::set_buffer_pool_limit(before);
+/// ```
 pub fn buffer_pool_limit() -> usize {
     LIMIT.load(Ordering::Relaxed)
 }

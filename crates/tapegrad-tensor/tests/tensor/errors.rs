@@ -251,3 +251,37 @@ fn clamp_rejects_bounds_that_are_not_an_interval() {
     assert_eq!(x.try_clamp(0.5, 0.5).unwrap().data(), &[0.5, 0.5, 0.5]);
     assert_eq!(x.try_clamp(f64::NEG_INFINITY, f64::INFINITY).unwrap(), x);
 }
+
+#[test]
+fn the_newer_panicking_forms_panic_with_their_try_forms_message() {
+    let (a, b) = (t(&[2, 3]), t(&[4]));
+    let has = &["[2, 3]", "[4]"][..];
+    type Binary = fn(&Tensor<f64>, &Tensor<f64>) -> Tensor<f64>;
+    type TryBinary = fn(&Tensor<f64>, &Tensor<f64>) -> Result<Tensor<f64>, TensorError>;
+    let pairs: [(&str, TryBinary, Binary); 6] = [
+        ("maximum", Tensor::try_maximum, Tensor::maximum),
+        ("minimum", Tensor::try_minimum, Tensor::minimum),
+        ("gt", Tensor::try_gt, Tensor::gt),
+        ("ge", Tensor::try_ge, Tensor::ge),
+        ("lt", Tensor::try_lt, Tensor::lt),
+        ("le", Tensor::try_le, Tensor::le),
+    ];
+    for (op, try_form, panicking) in pairs {
+        both(try_form(&a, &b), || panicking(&a, &b), op, Kind::Broadcast, has);
+    }
+    both(a.try_zip_map("hypot", &b, f64::hypot), || a.zip_map("hypot", &b, f64::hypot), "hypot", Kind::Broadcast, has);
+    both(t(&[5]).try_where_cond(&a, &a), || t(&[5]).where_cond(&a, &a), "where", Kind::Broadcast, &["[5]", "[2, 3]"]);
+    both(a.try_get(&[0, 3]), || a.get(&[0, 3]), "get", Kind::Index, &["index 3", "[2, 3]"]);
+    both(a.try_get(&[0]), || a.get(&[0]), "get", Kind::Rank, &["[2, 3]"]);
+    let src = t(&[2, 2]);
+    let range = &["2..4", "axis 1", "[2, 3]"][..];
+    both(a.clone().try_narrow_add_assign(1, 2, &src), || a.clone().narrow_add_assign(1, 2, &src), "narrow_add_assign", Kind::Range, range);
+    let wrong = t(&[3, 1]);
+    both(
+        a.clone().try_narrow_add_assign(1, 0, &wrong),
+        || a.clone().narrow_add_assign(1, 0, &wrong),
+        "narrow_add_assign",
+        Kind::ShapeMismatch,
+        &["[2, 3]", "[3, 1]"],
+    );
+}

@@ -6,6 +6,7 @@ mod binary;
 mod construct;
 mod errors;
 mod fastmath;
+mod hostile;
 mod index;
 mod matmul;
 mod reduce;
