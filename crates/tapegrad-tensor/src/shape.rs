@@ -321,13 +321,7 @@ impl<T: Scalar> Tensor<T> {
     /// add up to more than `usize::MAX`; [`TensorError::Invalid`] naming
     /// `split` when they do not add up to the axis.
     pub fn try_split(&self, axis: usize, sizes: &[usize]) -> Result<Vec<Self>> {
-        check_axis("split", axis, self.shape())?;
-        if size::checked_axis_sum("split", axis, self.shape(), sizes.iter().copied())? != self.shape()[axis] {
-            return Err(TensorError::Invalid {
-                op: "split",
-                message: format!("sizes {sizes:?} do not add up to axis {axis} of shape {:?}", self.shape()),
-            });
-        }
+        check_split(self.shape(), axis, sizes)?;
         let mut start = 0;
         sizes
             .iter()
@@ -368,26 +362,7 @@ impl<T: Scalar> Tensor<T> {
     /// `chunks == 0`, or for an empty axis when the list of `chunks`
     /// pieces cannot be allocated.
     pub fn try_chunk(&self, chunks: usize, axis: usize) -> Result<Vec<Self>> {
-        check_axis("chunk", axis, self.shape())?;
-        if chunks == 0 {
-            return Err(TensorError::Invalid {
-                op: "chunk",
-                message: format!("cannot cut axis {axis} of shape {:?} into 0 chunks", self.shape()),
-            });
-        }
-        let n = self.shape()[axis];
-        if n == 0 {
-            let mut pieces = Vec::new();
-            pieces.try_reserve_exact(chunks).map_err(|_| TensorError::Invalid {
-                op: "chunk",
-                message: format!("the list of {chunks} empty pieces of axis {axis} of shape {:?} cannot be allocated", self.shape()),
-            })?;
-            pieces.resize(chunks, self.clone());
-            return Ok(pieces);
-        }
-        let size = n.div_ceil(chunks);
-        let sizes: Vec<usize> = (0..n).step_by(size).map(|start| size.min(n - start)).collect();
-        self.try_split(axis, &sizes)
+        self.try_split(axis, &chunk_sizes(self.shape(), chunks, axis)?)
     }
     /// Panicking form of [`Tensor::try_chunk`].
     ///
@@ -542,4 +517,66 @@ impl<T: Scalar> Tensor<T> {
     pub fn narrow_add_assign(&mut self, axis: usize, start: usize, src: &Self) {
         or_panic(self.try_narrow_add_assign(axis, start, src))
     }
+}
+
+/// Checks that `sizes` cut `axis` of `shape` exactly ([`Tensor::try_split`]'s
+/// rule, shared with the autodiff crate's `split` so both refuse the same
+/// inputs with the same errors).
+///
+/// ```
+/// use tapegrad_tensor::check_split;
+/// assert!(check_split(&[2, 5], 1, &[1, 4]).is_ok());
+/// assert!(check_split(&[2, 5], 1, &[1, 3]).unwrap_err().to_string().contains("split"));
+/// assert!(check_split(&[2, 5], 1, &[usize::MAX, 2]).is_err()); // the sum overflows
+/// ```
+///
+/// # Errors
+/// [`TensorError::Axis`]; [`TensorError::AxisOverflow`] if the sizes add
+/// up to more than `usize::MAX`; [`TensorError::Invalid`] naming `split`
+/// when they do not add up to the axis.
+pub fn check_split(shape: &[usize], axis: usize, sizes: &[usize]) -> Result<()> {
+    check_axis("split", axis, shape)?;
+    if size::checked_axis_sum("split", axis, shape, sizes.iter().copied())? != shape[axis] {
+        return Err(TensorError::Invalid {
+            op: "split",
+            message: format!("sizes {sizes:?} do not add up to axis {axis} of shape {shape:?}"),
+        });
+    }
+    Ok(())
+}
+
+/// The sizes [`Tensor::try_chunk`] cuts `axis` of `shape` into: pieces of
+/// `ceil(n/chunks)`, the last possibly smaller (so possibly fewer than
+/// `chunks` pieces); `chunks` zeros for an empty axis, as PyTorch's
+/// `chunk`. Shared with the autodiff crate's `chunk`.
+///
+/// ```
+/// use tapegrad_tensor::chunk_sizes;
+/// assert_eq!(chunk_sizes(&[2, 5], 2, 1).unwrap(), [3, 2]);
+/// assert_eq!(chunk_sizes(&[2], 4, 0).unwrap(), [1, 1]);
+/// assert_eq!(chunk_sizes(&[0], 3, 0).unwrap(), [0, 0, 0]);
+/// assert!(chunk_sizes(&[4], 0, 0).is_err());
+/// ```
+///
+/// # Errors
+/// [`TensorError::Axis`]; [`TensorError::Invalid`] naming `chunk` for
+/// `chunks == 0`, or for an empty axis when the list of `chunks` sizes
+/// cannot be allocated.
+pub fn chunk_sizes(shape: &[usize], chunks: usize, axis: usize) -> Result<Vec<usize>> {
+    check_axis("chunk", axis, shape)?;
+    if chunks == 0 {
+        return Err(TensorError::Invalid { op: "chunk", message: format!("cannot cut axis {axis} of shape {shape:?} into 0 chunks") });
+    }
+    let n = shape[axis];
+    if n == 0 {
+        let mut sizes = Vec::new();
+        sizes.try_reserve_exact(chunks).map_err(|_| TensorError::Invalid {
+            op: "chunk",
+            message: format!("the list of {chunks} empty pieces of axis {axis} of shape {shape:?} cannot be allocated"),
+        })?;
+        sizes.resize(chunks, 0);
+        return Ok(sizes);
+    }
+    let size = n.div_ceil(chunks);
+    Ok((0..n).step_by(size).map(|start| size.min(n - start)).collect())
 }

@@ -256,17 +256,7 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// An axis error, or sizes that do not add up to the axis, naming `split`.
     #[track_caller]
     pub fn try_split(self, axis: usize, sizes: &[usize]) -> Result<Vec<Self>> {
-        let shape = self.shape();
-        if axis >= shape.len() {
-            return Err(tapegrad_tensor::TensorError::Axis { op: "split", axis, shape }.into());
-        }
-        if sizes.iter().sum::<usize>() != shape[axis] {
-            return Err(tapegrad_tensor::TensorError::Invalid {
-                op: "split",
-                message: format!("sizes {sizes:?} do not add up to axis {axis} of shape {shape:?}"),
-            }
-            .into());
-        }
+        tapegrad_tensor::check_split(&self.shape(), axis, sizes)?;
         let mut start = 0;
         sizes
             .iter()
@@ -292,26 +282,7 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// An axis error, or `chunks == 0`, naming `chunk`.
     #[track_caller]
     pub fn try_chunk(self, chunks: usize, axis: usize) -> Result<Vec<Self>> {
-        let shape = self.shape();
-        if axis >= shape.len() {
-            return Err(tapegrad_tensor::TensorError::Axis { op: "chunk", axis, shape }.into());
-        }
-        if chunks == 0 {
-            return Err(tapegrad_tensor::TensorError::Invalid {
-                op: "chunk",
-                message: format!("cannot cut axis {axis} of shape {shape:?} into 0 chunks"),
-            }
-            .into());
-        }
-        let n = shape[axis];
-        // As the tensor op (and PyTorch): an empty axis gives `chunks` empty pieces.
-        let sizes: Vec<usize> = if n == 0 {
-            vec![0; chunks]
-        } else {
-            let size = n.div_ceil(chunks);
-            (0..n.div_ceil(size)).map(|k| size.min(n - k * size)).collect()
-        };
-        self.try_split(axis, &sizes)
+        self.try_split(axis, &tapegrad_tensor::chunk_sizes(&self.shape(), chunks, axis)?)
     }
 
     /// Inserts an axis of size 1 at `axis` (a reshape).

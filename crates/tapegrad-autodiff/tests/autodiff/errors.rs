@@ -89,3 +89,20 @@ fn var_reshape_refuses_a_shape_whose_product_wraps_to_the_element_count() {
     let got = catch_unwind(AssertUnwindSafe(|| x.reshape(&[(1 << 63) + 3, 2]))).unwrap_err();
     assert_eq!(got.downcast_ref::<String>().unwrap(), &e.to_string());
 }
+
+/// `Var::split` and `chunk` refuse what the tensor ops refuse, with the
+/// same errors (one shared check): sizes whose sum overflows `usize` used
+/// to wrap around in release builds (and panic in debug) here.
+#[test]
+fn var_split_refuses_sizes_whose_sum_overflows_as_the_tensor_op_does() {
+    let tape = Tape::<f64>::new();
+    let x = tape.leaf(Tensor::zeros(&[2, 5]));
+    let by_var = x.try_split(1, &[usize::MAX, 6]).unwrap_err().to_string();
+    let by_tensor = x.value().try_split(1, &[usize::MAX, 6]).unwrap_err().to_string();
+    assert_eq!(by_var, by_tensor);
+    assert!(by_var.contains("split"), "{by_var}");
+    let n = tape.len();
+    assert_eq!(x.try_chunk(0, 1).unwrap_err().to_string(), x.value().try_chunk(0, 1).unwrap_err().to_string());
+    assert_eq!(tape.len(), n, "a refused split or chunk records nothing");
+    assert_eq!(x.try_chunk(3, 1).unwrap().iter().map(|p| p.shape()[1]).collect::<Vec<_>>(), [2, 2, 1]);
+}
