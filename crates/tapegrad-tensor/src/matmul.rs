@@ -71,25 +71,27 @@ pub struct Transposed<M>(pub M);
 /// assert_eq!(times(&a, &Tensor::ones(&[3, 5])), vec![2, 5]);
 /// ```
 pub trait MatmulOperand<'a, T: Scalar>: sealed::Sealed {
-    /// The tensor and whether it is read transposed.
-    #[doc(hidden)]
-    fn operand(self) -> (&'a Tensor<T>, bool);
+    /// The tensor and whether it is read transposed (callable only inside
+    /// this crate: no one else can make the token).
+    fn operand(self, _: sealed::Token) -> (&'a Tensor<T>, bool);
 }
 
 mod sealed {
+    /// Proof of being inside the crate, for calling [`super::MatmulOperand::operand`].
+    pub struct Token(pub(super) ());
     pub trait Sealed {}
     impl<T: crate::Scalar> Sealed for &crate::Tensor<T> {}
     impl<T: crate::Scalar> Sealed for super::Transposed<&crate::Tensor<T>> {}
 }
 
 impl<'a, T: Scalar> MatmulOperand<'a, T> for &'a Tensor<T> {
-    fn operand(self) -> (&'a Tensor<T>, bool) {
+    fn operand(self, _: sealed::Token) -> (&'a Tensor<T>, bool) {
         (self, false)
     }
 }
 
 impl<'a, T: Scalar> MatmulOperand<'a, T> for Transposed<&'a Tensor<T>> {
-    fn operand(self) -> (&'a Tensor<T>, bool) {
+    fn operand(self, _: sealed::Token) -> (&'a Tensor<T>, bool) {
         (self.0, true)
     }
 }
@@ -126,7 +128,7 @@ impl<'a, T: Scalar, R: MatmulOperand<'a, T>> TransposedMatmul<R> for &'a Tensor<
     type Output = Tensor<T>;
     type Error = TensorError;
     fn try_transposed_matmul(self, rhs: R) -> Result<Tensor<T>> {
-        let (b, tb) = rhs.operand();
+        let (b, tb) = rhs.operand(sealed::Token(()));
         self.product(b, true, tb)
     }
 }
@@ -201,7 +203,7 @@ impl<T: Scalar> Tensor<T> {
     /// result cannot exist (empty operands `(m, 0)·(0, n)` make an `(m, n)`
     /// result).
     pub fn try_matmul<'a>(&self, other: impl MatmulOperand<'a, T>) -> Result<Self> {
-        let (b, tb) = other.operand();
+        let (b, tb) = other.operand(sealed::Token(()));
         self.product(b, false, tb)
     }
 

@@ -43,21 +43,23 @@ pub(crate) fn tensor_product<T: Scalar>(a: &Tensor<T>, ta: bool, b: &Tensor<T>, 
 /// A right operand of [`Var::try_matmul`]: a variable, or a [`Transposed`]
 /// one (`w.t()`). Sealed.
 pub trait VarOperand<'t, T: Scalar>: sealed::Sealed {
-    /// The variable and whether it is read transposed.
-    #[doc(hidden)]
-    fn operand(self) -> (Var<'t, T>, bool);
+    /// The variable and whether it is read transposed (callable only
+    /// inside this crate: no one else can make the token).
+    fn operand(self, _: sealed::Token) -> (Var<'t, T>, bool);
 }
 
 /// A right operand of [`Val::matmul`]: a value, or a [`Transposed`] one
 /// (`v.t()`). Sealed.
 pub trait ValOperand<'a, 't, T: Scalar>: sealed::Sealed {
-    /// The value and whether it is read transposed.
-    #[doc(hidden)]
-    fn operand(self) -> (&'a Val<'t, T>, bool);
+    /// The value and whether it is read transposed (callable only inside
+    /// this crate).
+    fn operand(self, _: sealed::Token) -> (&'a Val<'t, T>, bool);
 }
 
 mod sealed {
     use super::{Scalar, Transposed, Val, Var};
+    /// Proof of being inside the crate, for calling the operand methods.
+    pub struct Token(pub(super) ());
     pub trait Sealed {}
     impl<T: Scalar> Sealed for Var<'_, T> {}
     impl<T: Scalar> Sealed for Transposed<Var<'_, T>> {}
@@ -66,22 +68,22 @@ mod sealed {
 }
 
 impl<'t, T: Scalar> VarOperand<'t, T> for Var<'t, T> {
-    fn operand(self) -> (Var<'t, T>, bool) {
+    fn operand(self, _: sealed::Token) -> (Var<'t, T>, bool) {
         (self, false)
     }
 }
 impl<'t, T: Scalar> VarOperand<'t, T> for Transposed<Var<'t, T>> {
-    fn operand(self) -> (Var<'t, T>, bool) {
+    fn operand(self, _: sealed::Token) -> (Var<'t, T>, bool) {
         (self.0, true)
     }
 }
 impl<'a, 't, T: Scalar> ValOperand<'a, 't, T> for &'a Val<'t, T> {
-    fn operand(self) -> (&'a Val<'t, T>, bool) {
+    fn operand(self, _: sealed::Token) -> (&'a Val<'t, T>, bool) {
         (self, false)
     }
 }
 impl<'a, 't, T: Scalar> ValOperand<'a, 't, T> for Transposed<&'a Val<'t, T>> {
-    fn operand(self) -> (&'a Val<'t, T>, bool) {
+    fn operand(self, _: sealed::Token) -> (&'a Val<'t, T>, bool) {
         (self.0, true)
     }
 }
@@ -92,7 +94,7 @@ impl<'t, T: Scalar, R: VarOperand<'t, T>> TransposedMatmul<R> for Var<'t, T> {
     type Error = AutodiffError;
     #[track_caller]
     fn try_transposed_matmul(self, rhs: R) -> Result<Var<'t, T>> {
-        let (b, tb) = rhs.operand();
+        let (b, tb) = rhs.operand(sealed::Token(()));
         self.product(true, b, tb)
     }
 }
@@ -103,7 +105,7 @@ impl<'a, 't, T: Scalar, R: ValOperand<'a, 't, T>> TransposedMatmul<R> for &'a Va
     type Error = AutodiffError;
     #[track_caller]
     fn try_transposed_matmul(self, rhs: R) -> Result<Val<'t, T>> {
-        let (b, tb) = rhs.operand();
+        let (b, tb) = rhs.operand(sealed::Token(()));
         self.try_product(true, b, tb)
     }
 }
@@ -126,7 +128,7 @@ impl<'t, T: Scalar> Val<'t, T> {
     where
         't: 'a,
     {
-        let (b, tb) = rhs.operand();
+        let (b, tb) = rhs.operand(sealed::Token(()));
         or_panic(self.try_product(false, b, tb))
     }
 
@@ -173,7 +175,7 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// inner or batch size mismatch); [`crate::AutodiffError::TapeMismatch`].
     #[track_caller]
     pub fn try_matmul(self, other: impl VarOperand<'t, T>) -> Result<Self> {
-        let (b, tb) = other.operand();
+        let (b, tb) = other.operand(sealed::Token(()));
         self.product(false, b, tb)
     }
     /// Panicking form of [`Var::try_matmul`].
