@@ -17,13 +17,25 @@ use crate::Var;
 /// Shapes inside a backward rule are known to agree, so these methods panic
 /// (with the typed error's message) instead of returning `Result`; a custom
 /// op's returned gradients are shape-checked by the sweep, which reports a
-/// mismatch as [`crate::AutodiffError::Custom`].
+/// mismatch as [`crate::AutodiffError::GradientShape`].
 ///
 /// ```
-/// use tapegrad_autodiff::{Tensor, Val};
+/// use tapegrad_autodiff::{Tape, Tensor, Val};
 /// let g = Val::<f64>::from(Tensor::from_vec(vec![1.0, 2.0], &[2]));
 /// let x = Val::from(Tensor::from_vec(vec![3.0, 4.0], &[2]));
-/// assert_eq!(g.mul(&x).value().data(), &[3.0, 8.0]);
+/// assert_eq!(g.mul(&x).value().data(), &[3.0, 8.0]); // two tensors: computed, nothing recorded
+/// assert!(g.as_var().is_none());
+/// let tape = Tape::new();
+/// let v = Val::from(tape.leaf(Tensor::from_vec(vec![3.0, 4.0], &[2])));
+/// let n = tape.len();
+/// let y = g.mul(&v).tanh().sum_axis(0, false); // a variable: recorded, differentiable
+/// assert_eq!(tape.len(), n + 4); // the constant `g`, then mul, tanh, sum
+/// assert_eq!(y.shape().as_slice(), &[] as &[usize]);
+/// let mask = Tensor::from_vec(vec![0.0, 1.0], &[2]);
+/// assert_eq!(v.mul_const(&mask).value().data(), &[0.0, 4.0]);
+/// assert!(v.constant_like(mask).as_var().is_some_and(|c| !c.requires_grad()));
+/// let z = g.zeros_like_shape(&[2]).index_add(0, &[1], &Val::from(Tensor::from_vec(vec![5.0], &[1])));
+/// assert_eq!(z.value().data(), &[0.0, 5.0]);
 /// ```
 #[derive(Clone, Debug)]
 pub enum Val<'t, T: Scalar> {
@@ -50,6 +62,10 @@ impl<'t, T: Scalar> From<Var<'t, T>> for Val<'t, T> {
 macro_rules! forward_val {
     ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*);)*) => {$(
         $(#[$doc])*
+        #[doc = concat!("\n\nOn a tensor, [`Tensor::", stringify!($name), "`]; on a variable, the recorded [`Var::", stringify!($name), "`] (see their examples).")]
+        ///
+        /// # Panics
+        /// With the op's error message on a bad shape or axis.
         #[track_caller]
         pub fn $name(&self $(, $arg: $ty)*) -> Self {
             match self {
@@ -63,6 +79,10 @@ macro_rules! forward_val {
 macro_rules! binary_val {
     ($($(#[$doc:meta])* $name:ident;)*) => {$(
         $(#[$doc])*
+        #[doc = concat!("\n\nOn two tensors, [`Tensor::", stringify!($name), "`]; when either is a variable, the recorded [`Var::", stringify!($name), "`] (a tensor becomes a constant on the variable's tape).")]
+        ///
+        /// # Panics
+        /// With the op's error message when the shapes do not broadcast.
         #[track_caller]
         pub fn $name(&self, other: &Self) -> Self {
             match (self, other) {
@@ -76,7 +96,9 @@ macro_rules! binary_val {
 }
 
 impl<'t, T: Scalar> Val<'t, T> {
-    /// The current value as a tensor (a cheap clone).
+    /// The current value as a tensor (a cheap clone; the type's example
+    /// uses it, as it does `shape`, `as_var`, `constant_like` and
+    /// `mul_const`).
     pub fn value(&self) -> Tensor<T> {
         match self {
             Val::Tensor(t) => t.clone(),
@@ -181,7 +203,12 @@ impl<'t, T: Scalar> Val<'t, T> {
         }
     }
 
-    /// `self` with `src`'s slices added at `indices` along `axis`.
+    /// `self` with `src`'s slices added at `indices` along `axis`
+    /// ([`Tensor::index_add`]; recorded as [`Var::index_add`] when either is
+    /// a variable; the type's example uses it).
+    ///
+    /// # Panics
+    /// With the op's error message on a bad axis, index or shape.
     #[track_caller]
     pub fn index_add(&self, axis: usize, indices: &[usize], src: &Self) -> Self {
         match (self, src) {
@@ -190,7 +217,19 @@ impl<'t, T: Scalar> Val<'t, T> {
         }
     }
 
-    /// `self` with `src` added at the positions `gather` would read.
+    /// `self` with `src` added at the positions `gather` would read
+    /// ([`Tensor::scatter_add`]; recorded as [`Var::scatter_add`] when
+    /// either is a variable).
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{Tensor, Val};
+    /// let z = Val::<f64>::from(Tensor::zeros(&[3]));
+    /// let s = z.scatter_add(0, &[2, 2], &[2], &Val::from(Tensor::from_vec(vec![1.0, 2.0], &[2])));
+    /// assert_eq!(s.value().data(), &[0.0, 0.0, 3.0]);
+    /// ```
+    ///
+    /// # Panics
+    /// With the op's error message on a bad axis, index or shape.
     #[track_caller]
     pub fn scatter_add(&self, axis: usize, index: &[usize], index_shape: &[usize], src: &Self) -> Self {
         match (self, src) {
@@ -214,7 +253,8 @@ impl<'t, T: Scalar> Val<'t, T> {
         }
     }
 
-    /// Zeros of `shape`, as a constant of the same kind as `self`.
+    /// Zeros of `shape`, as a constant of the same kind as `self` (the
+    /// type's example uses it).
     #[track_caller]
     pub fn zeros_like_shape(&self, shape: &[usize]) -> Self {
         self.constant_like(Tensor::zeros(shape))
