@@ -243,7 +243,7 @@ impl<'t, T: Scalar> Val<'t, T> {
     /// (`f_val`): one fused pass on plain tensors; on variables, the
     /// composed form, which stays differentiable. Backward rules of the
     /// tanh/sigmoid/square kind use this to avoid temporaries.
-    pub(crate) fn fused_by(g: &Self, y: &Self, f: fn(&T) -> T, f_val: fn(&Self) -> Self) -> Self {
+    pub(crate) fn fused_by(g: &Self, y: &Self, f: impl Fn(&T) -> T + Sync, f_val: fn(&Self) -> Self) -> Self {
         match (g, y) {
             (Val::Tensor(gt), Val::Tensor(yt)) if gt.shape() == yt.shape() => {
                 // Same shapes (matched above): the zip cannot fail.
