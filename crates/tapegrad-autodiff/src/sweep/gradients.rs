@@ -219,11 +219,17 @@ impl<T: Scalar> Tape<T> {
         Ok(got.into_iter().zip(&ids).map(|(g, &i)| if i > out_id { None } else { g }).collect())
     }
 
+    /// Checks that `v` is a node of this tape (not of another, nor a value
+    /// inside a fused region, which has no node until the region ends).
+    #[track_caller]
     fn check_own(&self, v: Var<'_, T>, op: &'static str) -> Result<()> {
-        if self.id() == v.tape.id() {
-            Ok(())
-        } else {
-            Err(AutodiffError::TapeMismatch { op })
+        if self.id() != v.tape.id() {
+            return Err(AutodiffError::TapeMismatch { op });
         }
+        if v.id & crate::ops::fused::LOCAL != 0 {
+            let location = std::panic::Location::caller().to_string();
+            return Err(AutodiffError::InsideFusedRegion { op: op.into(), location });
+        }
+        Ok(())
     }
 }

@@ -72,11 +72,21 @@ pub(crate) fn sweep<'t, T: Scalar>(
     }
     let mut found: NodeMap<Val<'t, T>> = NodeMap::default();
     for i in (lowest..n).rev() {
-        let Some(g) = state.take(i)? else { continue };
-        if want[i] {
+        let g = state.take(i)?;
+        if let (Some(g), true) = (&g, want[i]) {
             found.insert(i, g.clone());
         }
-        state.visit(i, g)?;
+        let others = state.outputs.remove(&i);
+        match (g, others) {
+            (None, None) => {}
+            (Some(g), None) => state.visit(i, g, &[])?,
+            (g, Some(mut others)) => {
+                // A multi-output node: every output's gradient, its own first.
+                others[0] = g;
+                let zero = state.zero(i);
+                state.visit(i, others[0].clone().unwrap_or(zero), &others)?;
+            }
+        }
     }
     Ok(wanted.iter().map(|&w| found.get(&(w as usize)).cloned()).collect())
 }
@@ -95,6 +105,9 @@ struct Sweep<'t, T: Scalar> {
     deferred: NodeMap<Deferred<T>>,
     /// Gradients of narrowed values, kept as pieces until whole.
     pieces: NodeMap<Pieces<T>>,
+    /// Gradients of the further outputs of multi-output nodes (fused
+    /// regions), by output (index 0 is unused: it is the node's own slot).
+    outputs: NodeMap<Vec<Option<Val<'t, T>>>>,
 }
 
 impl<'t, T: Scalar> Sweep<'t, T> {
@@ -108,7 +121,7 @@ impl<'t, T: Scalar> Sweep<'t, T> {
             }
         }
         let grads = vec![None; range.end];
-        Sweep { tape, first_order, needed, grads, deferred: NodeMap::default(), pieces: NodeMap::default() }
+        Sweep { tape, first_order, needed, grads, deferred: NodeMap::default(), pieces: NodeMap::default(), outputs: NodeMap::default() }
     }
 
     /// The whole gradient of node `i`, its pending product and pieces added
@@ -128,7 +141,7 @@ impl<'t, T: Scalar> Sweep<'t, T> {
 
     /// Runs the rule of node `i` on its gradient `g` and accumulates what
     /// each of its inputs receives.
-    fn visit(&mut self, i: usize, g: Val<'t, T>) -> Result<()> {
+    fn visit(&mut self, i: usize, g: Val<'t, T>, outputs: &[Option<Val<'t, T>>]) -> Result<()> {
         let (op, parents) = {
             let inner = self.tape.inner.borrow();
             let node = &inner.nodes[i];
@@ -139,13 +152,25 @@ impl<'t, T: Scalar> Sweep<'t, T> {
             return Ok(());
         }
         let (inputs, output) = self.values(i, &parents);
-        let cx = Backward { inputs: &inputs, output: &output, grad: &g, wants: &wants, first_order: self.first_order };
+        let anomaly = self.tape.anomaly.get();
+        let cx = Backward { inputs: &inputs, output: &output, grad: &g, wants: &wants, first_order: self.first_order, anomaly, outputs };
         for ((k, &p), c) in parents.iter().enumerate().zip(op.backward(&cx)?) {
             if let (Some(c), true) = (c, wants[k]) {
                 self.accept(i, p as usize, &inputs[k], c)?;
             }
         }
         Ok(())
+    }
+
+    /// Zeros of node `i`'s shape: the gradient of a multi-output node's
+    /// first output when only its others received one.
+    fn zero(&self, i: usize) -> Val<'t, T> {
+        let z = Tensor::zeros(self.tape.inner.borrow().nodes[i].value.shape());
+        if self.first_order {
+            Val::Tensor(z)
+        } else {
+            Val::Var(self.tape.constant(z))
+        }
     }
 
     /// The values a rule sees: tensors in a first-order sweep, the
@@ -184,6 +209,14 @@ impl<'t, T: Scalar> Sweep<'t, T> {
                 }
             }
             Contribution::Deferred { x, y } => self.deferred.entry(p).or_insert_with(|| Deferred::new(user)).push(x, y),
+            Contribution::Output { index, grad } => {
+                self.check_finite(user, || grad.value())?;
+                let slots = self.outputs.entry(p).or_default();
+                if slots.len() <= index {
+                    slots.resize(index + 1, None);
+                }
+                accumulate(&mut slots[index], grad);
+            }
         }
         Ok(())
     }
@@ -236,7 +269,7 @@ impl<'t, T: Scalar> Sweep<'t, T> {
 }
 
 /// Adds `gp` into a gradient slot.
-fn accumulate<'t, T: Scalar>(slot: &mut Option<Val<'t, T>>, gp: Val<'t, T>) {
+pub(crate) fn accumulate<'t, T: Scalar>(slot: &mut Option<Val<'t, T>>, gp: Val<'t, T>) {
     *slot = Some(match (slot.take(), gp) {
         (None, gp) => gp,
         // First-order sweep: add in place.
