@@ -417,6 +417,18 @@ impl<T: Scalar> Region<T> {
     /// In anomaly mode, a non-finite gradient named by the op inside the
     /// region that sent it and that op's call site.
     pub(crate) fn backward<'t>(&self, cx: &Backward<'_, 't, T>) -> Result<Contributions<'t, T>> {
+        Ok(self.backward_with_totals(cx)?.0)
+    }
+
+    /// How many outputs the region has.
+    pub(crate) fn outputs(&self) -> usize {
+        self.outputs.len()
+    }
+
+    /// [`Region::backward`], and the whole gradient of each output: from
+    /// outside the region and through the region's other outputs (what a
+    /// gradient with respect to an output variable is).
+    pub(crate) fn backward_with_totals<'t>(&self, cx: &Backward<'_, 't, T>) -> Result<(Contributions<'t, T>, Vec<Option<Val<'t, T>>>)> {
         let vals = self.recompute(cx)?;
         let mut adj: Vec<Option<Val<'t, T>>> = vec![None; self.instrs.len()];
         if cx.outputs.is_empty() {
@@ -428,8 +440,12 @@ impl<T: Scalar> Region<T> {
             }
         }
         let mut out: Contributions<'t, T> = (0..cx.inputs.len()).map(|_| None).collect();
+        let mut totals = vec![None; self.outputs.len()];
         for (j, ins) in self.instrs.iter().enumerate().rev() {
             let Some(g) = adj[j].take() else { continue };
+            for (k, _) in self.outputs.iter().enumerate().filter(|&(_, &o)| o == j) {
+                totals[k] = Some(g.clone());
+            }
             let args: SmallVec<[Val<'t, T>; 2]> = ins.args.iter().map(|&a| self.arg(a, cx, &vals)).collect();
             let wants: SmallVec<[bool; 2]> =
                 ins.args.iter().map(|&a| matches!(a, Arg::Local(_)) || matches!(a, Arg::Input(u) if cx.wants[u])).collect();
@@ -453,7 +469,7 @@ impl<T: Scalar> Region<T> {
                 }
             }
         }
-        Ok(out)
+        Ok((out, totals))
     }
 
     /// The value operand `a` reads.

@@ -16,7 +16,7 @@ use tapegrad_tensor::{Scalar, Shape, Tensor};
 pub(crate) use contribution::{add_in_place, dense, Contribution, Contributions};
 pub use gradients::Gradients;
 
-use crate::ops::Backward;
+use crate::ops::{Backward, Op};
 use crate::{AutodiffError, Result, Tape, Val, Var};
 use contribution::Deferred;
 use pieces::Pieces;
@@ -59,11 +59,22 @@ pub(crate) fn sweep<'t, T: Scalar>(
     create_graph: bool,
 ) -> Result<Vec<Option<Val<'t, T>>>> {
     let n = output as usize + 1;
-    let mut want = vec![false; n + 1];
+    let mut want = vec![false; wanted.iter().map(|&w| w as usize + 1).max().unwrap_or(0).max(n)];
     for &w in wanted {
-        want[(w as usize).min(n)] = true;
+        want[w as usize] = true;
     }
-    let Some(lowest) = wanted.iter().map(|&w| w as usize).filter(|&w| w < n).min() else {
+    {
+        // A wanted output of a fused region is reached through the region's
+        // node, where its whole gradient (paths inside the region too) is
+        // known, even if it was recorded after `output`.
+        let inner = tape.inner.borrow();
+        for &w in wanted {
+            if let (Op::FusedOutput(_), [r]) = (&inner.nodes[w as usize].op, &inner.nodes[w as usize].parents[..]) {
+                want[*r as usize] |= (*r as usize) < n;
+            }
+        }
+    }
+    let Some(lowest) = (0..n).find(|&i| want[i]) else {
         return Ok(vec![None; wanted.len()]);
     };
     let mut state = Sweep::new(tape, lowest..n, &want, !create_graph);
@@ -77,14 +88,20 @@ pub(crate) fn sweep<'t, T: Scalar>(
             found.insert(i, g.clone());
         }
         let others = state.outputs.remove(&i);
-        match (g, others) {
-            (None, None) => {}
-            (Some(g), None) => state.visit(i, g, &[])?,
+        let totals = match (g, others) {
+            (None, None) => continue,
+            (Some(g), None) => state.visit(i, g, &[], &want)?,
             (g, Some(mut others)) => {
                 // A multi-output node: every output's gradient, its own first.
                 others[0] = g;
                 let zero = state.zero(i);
-                state.visit(i, others[0].clone().unwrap_or(zero), &others)?;
+                state.visit(i, others[0].clone().unwrap_or(zero), &others, &want)?
+            }
+        };
+        // Output `k` of a fused region node `i` is node `i + k`.
+        for (k, t) in totals.into_iter().enumerate() {
+            if let (Some(t), true) = (t, want.get(i + k) == Some(&true)) {
+                found.insert(i + k, t);
             }
         }
     }
@@ -141,25 +158,33 @@ impl<'t, T: Scalar> Sweep<'t, T> {
 
     /// Runs the rule of node `i` on its gradient `g` and accumulates what
     /// each of its inputs receives.
-    fn visit(&mut self, i: usize, g: Val<'t, T>, outputs: &[Option<Val<'t, T>>]) -> Result<()> {
+    /// each of its inputs receives. A fused region (whose further outputs'
+    /// gradients are `outputs`) also returns the whole gradient of each of
+    /// its outputs, when one of them is in `want`.
+    fn visit(&mut self, i: usize, g: Val<'t, T>, outputs: &[Option<Val<'t, T>>], want: &[bool]) -> Result<Vec<Option<Val<'t, T>>>> {
         let (op, parents) = {
             let inner = self.tape.inner.borrow();
             let node = &inner.nodes[i];
             (node.op.clone(), node.parents.clone())
         };
         let wants: SmallVec<[bool; 4]> = parents.iter().map(|&p| self.needed[p as usize]).collect();
-        if !wants.iter().any(|&w| w) {
-            return Ok(());
+        let totals_wanted = matches!(&op, Op::Fused(r) if (0..r.outputs()).any(|k| want.get(i + k) == Some(&true)));
+        if !wants.iter().any(|&w| w) && !totals_wanted {
+            return Ok(Vec::new());
         }
         let (inputs, output) = self.values(i, &parents);
         let anomaly = self.tape.anomaly.get();
         let cx = Backward { inputs: &inputs, output: &output, grad: &g, wants: &wants, first_order: self.first_order, anomaly, outputs };
-        for ((k, &p), c) in parents.iter().enumerate().zip(op.backward(&cx)?) {
+        let (contributions, totals) = match &op {
+            Op::Fused(r) => r.backward_with_totals(&cx)?,
+            op => (op.backward(&cx)?, Vec::new()),
+        };
+        for ((k, &p), c) in parents.iter().enumerate().zip(contributions) {
             if let (Some(c), true) = (c, wants[k]) {
                 self.accept(i, p as usize, &inputs[k], c)?;
             }
         }
-        Ok(())
+        Ok(totals)
     }
 
     /// Zeros of node `i`'s shape: the gradient of a multi-output node's

@@ -201,3 +201,31 @@ fn a_panic_inside_a_region_leaves_the_tape_usable() {
     let y = tape.fused(|| x.exp());
     assert_eq!(tape.backward(y.sum_all()).unwrap().get(x).unwrap().data(), &[1f64.exp(); 2]);
 }
+
+/// The gradient with respect to a region's output counts the paths inside
+/// the region too (`c` feeds `h` there), even when the differentiated value
+/// is an output recorded before it, as unfused.
+#[test]
+fn gradients_with_respect_to_outputs_include_the_paths_inside_the_region() {
+    let xs = inputs(
+        Tensor::from_vec((0..8).map(|k| (k as f64 * 0.7).cos()).collect(), &[1, 8]),
+        Tensor::from_vec(vec![0.3, -0.2], &[1, 2]),
+        Tensor::zeros(&[8]),
+    );
+    let grads = |mode: Fusion| {
+        let tape = Tape::<f64>::new();
+        tape.set_fusion(mode);
+        let v: Vec<Var<'_, f64>> = xs.iter().map(|x| tape.leaf(x.clone())).collect();
+        let (h, c) = step(&tape, &v).unwrap();
+        let y = h.try_add(c.exp()).unwrap().sum_all();
+        let mut got = tape.grad(y, &[h, c, v[0]]).unwrap();
+        got.extend(tape.grad(h.sum_all(), &[c, h]).unwrap());
+        got
+    };
+    let (f, u) = (grads(Fusion::On), grads(Fusion::Off));
+    assert_eq!(f.len(), 5);
+    for (a, b) in f.iter().zip(&u) {
+        assert_eq!(a.data(), b.data());
+    }
+    assert!(f[3].data().iter().any(|&v| v != 0.0), "∂Σh/∂c is not zero");
+}
