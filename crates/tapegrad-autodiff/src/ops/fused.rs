@@ -402,6 +402,10 @@ fn compile<T: Scalar>(locals: Vec<Local<T>>, outputs: &[usize], base: u32) -> Co
     (Region { instrs, outputs: outputs.iter().map(|&o| number[o]).collect() }, parents, values)
 }
 
+/// A region's contributions to its inputs, and the whole gradient of each
+/// of its outputs.
+pub(crate) type WithTotals<'t, T> = (Contributions<'t, T>, Vec<Option<Val<'t, T>>>);
+
 impl<T: Scalar> Region<T> {
     /// `fused[op, op, …]`: the region's ops, for messages and graph exports.
     pub(crate) fn name(&self) -> String {
@@ -428,7 +432,7 @@ impl<T: Scalar> Region<T> {
     /// [`Region::backward`], and the whole gradient of each output: from
     /// outside the region and through the region's other outputs (what a
     /// gradient with respect to an output variable is).
-    pub(crate) fn backward_with_totals<'t>(&self, cx: &Backward<'_, 't, T>) -> Result<(Contributions<'t, T>, Vec<Option<Val<'t, T>>>)> {
+    pub(crate) fn backward_with_totals<'t>(&self, cx: &Backward<'_, 't, T>) -> Result<WithTotals<'t, T>> {
         let vals = self.recompute(cx)?;
         let mut adj: Vec<Option<Val<'t, T>>> = vec![None; self.instrs.len()];
         if cx.outputs.is_empty() {
