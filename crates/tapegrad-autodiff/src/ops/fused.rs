@@ -5,11 +5,13 @@
 //! scalar, `where`/select) and `narrow` (gate chunks) still compute their
 //! values at once, but they are kept in the region, not on the tape. When
 //! the closure returns, the values it returns become the outputs of one
-//! node (`Op::Fused`, plus one `Op::FusedOutput` per further output); the
-//! region's intermediates are dropped, so the tape holds only its inputs
-//! and outputs.
+//! node (`Op::Fused`, plus one `Op::FusedOutput` per further output). Of
+//! the region's intermediates only the values of transcendental ops
+//! (`tanh`, `sigmoid`, `exp`, …) are kept; products, sums, selects and
+//! views are recomputed in the backward, so the tape holds less than
+//! unfused (see `kept`).
 //!
-//! The backward of a region recomputes its intermediates from its inputs
+//! The backward of a region recomputes the dropped values from its inputs
 //! with the same forward kernels, then runs each op's own backward rule
 //! ([`Op::backward`], the one table of rules) in reverse, as the sweep
 //! would have: gradients are added up in the same order, so they equal the
@@ -26,8 +28,11 @@ use tapegrad_tensor::{Scalar, Shape, Tensor};
 
 use crate::ops::shape::ShapeOp;
 use crate::ops::{Backward, Op};
-use crate::sweep::{accumulate, Contribution, Contributions};
+use crate::sweep::{accumulate, Contribution, Contributions, Pieces};
 use crate::{AutodiffError, Result, Tape, Val, Var};
+
+mod outputs;
+pub use outputs::RegionOutputs;
 
 /// The bit that marks a variable made inside a region: its index counts
 /// the values of every region of the tape so far, not the tape's nodes.
@@ -42,14 +47,26 @@ enum Arg {
     Local(usize),
 }
 
-/// One op of a region: what it is, what it reads, the shape it makes and
-/// the user's call site (for anomaly reports).
+/// One op of a region: what it is, what it reads, the shape it makes, the
+/// user's call site (for anomaly reports), and its value if it is kept.
 #[derive(Clone)]
 struct Instr<T: Scalar> {
     op: Op<T>,
     args: SmallVec<[Arg; 2]>,
     shape: Shape,
     location: &'static Location<'static>,
+    /// The value, kept for the backward when recomputing it would cost
+    /// more than storing it (see [`kept`]).
+    saved: Option<Tensor<T>>,
+}
+
+/// Whether the value of an op is kept rather than recomputed: an output's
+/// (its buffer is the output node's, so keeping it is free) and a
+/// transcendental op's (`exp`, `tanh`, `sigmoid`, …: a few times the cost
+/// of the products and sums around it, whose values are recomputed).
+fn kept<T: Scalar>(op: &Op<T>, output: bool) -> bool {
+    use crate::ops::unary::Unary;
+    output || matches!(op, Op::Unary(Unary::Exp | Unary::Ln | Unary::Sqrt | Unary::Tanh | Unary::Sigmoid | Unary::Powf(_)))
 }
 
 /// The recorded program of a region: its ops in order, and which of their
@@ -112,68 +129,6 @@ impl Fusion {
     }
 }
 
-/// What a fused region's closure may return: variables, in tuples,
-/// arrays, vectors, or a `Result` of those. The variables made inside the
-/// region become the region node's outputs.
-pub trait RegionOutputs<'t, T: Scalar> {
-    /// Calls `f` on each variable, in order.
-    fn each_var(&self, f: &mut dyn FnMut(Var<'t, T>));
-    /// The same structure with each variable replaced by `f`'s result.
-    fn map_vars(self, f: &mut dyn FnMut(Var<'t, T>) -> Var<'t, T>) -> Self;
-}
-
-impl<'t, T: Scalar> RegionOutputs<'t, T> for Var<'t, T> {
-    fn each_var(&self, f: &mut dyn FnMut(Var<'t, T>)) {
-        f(*self)
-    }
-    fn map_vars(self, f: &mut dyn FnMut(Var<'t, T>) -> Var<'t, T>) -> Self {
-        f(self)
-    }
-}
-
-macro_rules! tuple_outputs {
-    ($(($($n:ident $i:tt),*))*) => {$(
-        impl<'t, T: Scalar, $($n: RegionOutputs<'t, T>),*> RegionOutputs<'t, T> for ($($n,)*) {
-            fn each_var(&self, f: &mut dyn FnMut(Var<'t, T>)) {
-                $(self.$i.each_var(f);)*
-            }
-            fn map_vars(self, f: &mut dyn FnMut(Var<'t, T>) -> Var<'t, T>) -> Self {
-                ($(self.$i.map_vars(f),)*)
-            }
-        }
-    )*};
-}
-tuple_outputs! { (A 0, B 1) (A 0, B 1, C 2) (A 0, B 1, C 2, D 3) }
-
-impl<'t, T: Scalar, O: RegionOutputs<'t, T>> RegionOutputs<'t, T> for Vec<O> {
-    fn each_var(&self, f: &mut dyn FnMut(Var<'t, T>)) {
-        self.iter().for_each(|o| o.each_var(f))
-    }
-    fn map_vars(self, f: &mut dyn FnMut(Var<'t, T>) -> Var<'t, T>) -> Self {
-        self.into_iter().map(|o| o.map_vars(f)).collect()
-    }
-}
-
-impl<'t, T: Scalar, O: RegionOutputs<'t, T>, const N: usize> RegionOutputs<'t, T> for [O; N] {
-    fn each_var(&self, f: &mut dyn FnMut(Var<'t, T>)) {
-        self.iter().for_each(|o| o.each_var(f))
-    }
-    fn map_vars(self, f: &mut dyn FnMut(Var<'t, T>) -> Var<'t, T>) -> Self {
-        self.map(|o| o.map_vars(f))
-    }
-}
-
-impl<'t, T: Scalar, O: RegionOutputs<'t, T>, E> RegionOutputs<'t, T> for std::result::Result<O, E> {
-    fn each_var(&self, f: &mut dyn FnMut(Var<'t, T>)) {
-        if let Ok(o) = self {
-            o.each_var(f)
-        }
-    }
-    fn map_vars(self, f: &mut dyn FnMut(Var<'t, T>) -> Var<'t, T>) -> Self {
-        self.map(|o| o.map_vars(f))
-    }
-}
-
 /// Whether `op` can run inside a region.
 fn fusable<T: Scalar>(op: &Op<T>) -> bool {
     matches!(op, Op::Unary(_) | Op::Binary(_) | Op::Select(_) | Op::Shape(ShapeOp::Narrow { .. }))
@@ -184,8 +139,9 @@ impl<T: Scalar> Tape<T> {
     /// broadcasting binary, scalar, `where`/`maximum`/`clamp`, and `narrow`
     /// or `chunk` of any value) are recorded as **one** tape node whose
     /// outputs are the variables `f` returns. Values are computed as usual
-    /// (`.value()` works inside); the intermediates are not kept: the
-    /// backward recomputes them from the region's inputs and runs each
+    /// (`.value()` works inside); of the intermediates only those of
+    /// transcendental ops are kept: the backward recomputes the products,
+    /// sums, selects and views from the region's inputs and runs each
     /// op's own derivative rule, so gradients are those of the unfused
     /// ops, bit for bit. Second derivatives (a `create_graph` sweep) replay
     /// the region as ordinary ops. With [`Fusion::Off`] (or
@@ -396,7 +352,8 @@ fn compile<T: Scalar>(locals: Vec<Local<T>>, outputs: &[usize], base: u32) -> Co
                 .args
                 .iter()
                 .map(|&a| local_of(a).map_or_else(|| Arg::Input(*slot.next().expect("a slot per use")), |k| Arg::Local(number[k])));
-            Instr { args: args.collect(), shape: Shape::from_slice(l.value.shape()), op: l.op, location: l.location }
+            let saved = kept(&l.op, outputs.contains(&j)).then(|| l.value.clone());
+            Instr { args: args.collect(), shape: Shape::from_slice(l.value.shape()), op: l.op, location: l.location, saved }
         })
         .collect();
     (Region { instrs, outputs: outputs.iter().map(|&o| number[o]).collect() }, parents, values)
@@ -434,19 +391,19 @@ impl<T: Scalar> Region<T> {
     /// gradient with respect to an output variable is).
     pub(crate) fn backward_with_totals<'t>(&self, cx: &Backward<'_, 't, T>) -> Result<WithTotals<'t, T>> {
         let vals = self.recompute(cx)?;
-        let mut adj: Vec<Option<Val<'t, T>>> = vec![None; self.instrs.len()];
+        let mut adj: Vec<Adjoint<'t, T>> = (0..self.instrs.len()).map(|_| Adjoint::default()).collect();
         if cx.outputs.is_empty() {
-            accumulate(&mut adj[self.outputs[0]], cx.grad.clone());
+            accumulate(&mut adj[self.outputs[0]].dense, cx.grad.clone());
         }
         for (&o, g) in self.outputs.iter().zip(cx.outputs) {
             if let Some(g) = g {
-                accumulate(&mut adj[o], g.clone());
+                accumulate(&mut adj[o].dense, g.clone());
             }
         }
         let mut out: Contributions<'t, T> = (0..cx.inputs.len()).map(|_| None).collect();
         let mut totals = vec![None; self.outputs.len()];
         for (j, ins) in self.instrs.iter().enumerate().rev() {
-            let Some(g) = adj[j].take() else { continue };
+            let Some(g) = adj[j].take(&ins.shape)? else { continue };
             for (k, _) in self.outputs.iter().enumerate().filter(|&(_, &o)| o == j) {
                 totals[k] = Some(g.clone());
             }
@@ -469,7 +426,7 @@ impl<T: Scalar> Region<T> {
                 }
                 match a {
                     Arg::Input(u) => out[u] = cx.wants[u].then_some(c),
-                    Arg::Local(l) => accumulate(&mut adj[l], to_gradient(c, &x.shape())),
+                    Arg::Local(l) => adj[l].add(c, &x.shape())?,
                 }
             }
         }
@@ -492,7 +449,9 @@ impl<T: Scalar> Region<T> {
         let mut vals: Vec<Val<'t, T>> = Vec::with_capacity(self.instrs.len());
         for ins in &self.instrs {
             let args: SmallVec<[Val<'t, T>; 2]> = ins.args.iter().map(|&a| self.arg(a, cx, &vals)).collect();
-            let v = if cx.first_order {
+            let v = if let (true, Some(saved)) = (cx.first_order, &ins.saved) {
+                Val::Tensor(saved.clone())
+            } else if cx.first_order {
                 Val::Tensor(ins.forward(&args)?)
             } else {
                 let vars: SmallVec<[Var<'t, T>; 2]> =
@@ -550,21 +509,55 @@ impl<T: Scalar> Instr<T> {
     }
 }
 
-/// A contribution to a value inside the region as a gradient of the
-/// value's `shape`: summed over broadcast axes, a slice placed in zeros.
-fn to_gradient<'t, T: Scalar>(c: Contribution<'t, T>, shape: &Shape) -> Val<'t, T> {
-    let g = match c {
-        Contribution::Dense(v) | Contribution::Output { grad: v, .. } => v,
-        Contribution::Slice { axis, start, grad } => {
-            let mut z = Tensor::zeros(shape);
-            z.try_narrow_add_assign(axis, start, &grad).expect("a narrow's gradient fits its input");
-            Val::Tensor(z)
+/// The gradient of a value inside the region as it is being added up, as
+/// the sweep adds up a node's: dense parts summed, narrow slices kept as
+/// pieces (one concatenation when they tile the value).
+struct Adjoint<'t, T: Scalar> {
+    dense: Option<Val<'t, T>>,
+    pieces: Option<Pieces<T>>,
+}
+
+impl<T: Scalar> Default for Adjoint<'_, T> {
+    fn default() -> Self {
+        Adjoint { dense: None, pieces: None }
+    }
+}
+
+impl<'t, T: Scalar> Adjoint<'t, T> {
+    /// Adds a contribution to the value of `shape`: summed over broadcast
+    /// axes if dense, kept as a piece if a slice.
+    fn add(&mut self, c: Contribution<'t, T>, shape: &Shape) -> Result<()> {
+        let g = match c {
+            Contribution::Dense(v) | Contribution::Output { grad: v, .. } => v,
+            Contribution::Deferred { x, y } => Val::Tensor(x.t().matmul(&y)),
+            Contribution::Slice { axis, start, grad } => {
+                if self.pieces.as_ref().is_some_and(|p| p.axis() != axis) {
+                    self.gather(shape)?;
+                }
+                let parts = self.pieces.get_or_insert_with(|| Pieces::new(axis));
+                parts.push(start, grad);
+                if parts.elements() >= shape.iter().product::<usize>() {
+                    self.gather(shape)?;
+                }
+                return Ok(());
+            }
+        };
+        accumulate(&mut self.dense, if &g.shape() == shape { g } else { g.sum_to(shape) });
+        Ok(())
+    }
+
+    /// Adds the pieces into the dense part.
+    fn gather(&mut self, shape: &Shape) -> Result<()> {
+        if let Some(parts) = self.pieces.take() {
+            let acc = self.dense.take().map(|g| g.value());
+            self.dense = Some(Val::Tensor(parts.into_gradient(shape, acc)?));
         }
-        Contribution::Deferred { x, y } => Val::Tensor(x.t().matmul(&y)),
-    };
-    if &g.shape() == shape {
-        g
-    } else {
-        g.sum_to(shape)
+        Ok(())
+    }
+
+    /// The whole gradient, if any reached the value.
+    fn take(&mut self, shape: &Shape) -> Result<Option<Val<'t, T>>> {
+        self.gather(shape)?;
+        Ok(self.dense.take())
     }
 }

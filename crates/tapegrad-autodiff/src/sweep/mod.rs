@@ -15,11 +15,11 @@ use tapegrad_tensor::{Scalar, Shape, Tensor};
 
 pub(crate) use contribution::{add_in_place, dense, Contribution, Contributions};
 pub use gradients::Gradients;
+pub(crate) use pieces::Pieces;
 
 use crate::ops::{Backward, Op};
 use crate::{AutodiffError, Result, Tape, Val, Var};
 use contribution::Deferred;
-use pieces::Pieces;
 
 /// A map keyed by node index, probed twice per node by the sweep: hashed
 /// by one multiplication (the default SipHash was ~3% of a small step).
