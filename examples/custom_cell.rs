@@ -37,11 +37,21 @@ impl Cell<f64> for Mgu {
     fn project<'t>(&self, p: &Binding<'t, f64>, x: Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
         Ok(x.try_linear(p.param(&self.w), Some(p.param(&self.b)))?)
     }
+    /// The elementwise ops between the two products run as two fused
+    /// regions (one tape node each, gradients derived from the ops' own
+    /// rules); `Tape::set_fusion(Fusion::Off)` runs the same code unfused.
     fn step<'t>(&self, p: &Binding<'t, f64>, gx: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
-        let gx = gx.try_chunk(2, 1)?;
-        let f = (gx[0] + h.matmul(p.param(&self.u_f).t())).sigmoid();
-        let cand = (gx[1] + (f * *h).matmul(p.param(&self.u_h).t())).tanh();
-        Ok(*h + f * (cand - *h))
+        let (tape, hidden, h) = (h.tape(), self.hidden_size(), *h);
+        let hu = h.matmul(p.param(&self.u_f).t());
+        let (f, fh) = tape.fused(|| -> Result<_, NnError> {
+            let f = (gx.try_narrow(1, 0, hidden)? + hu).sigmoid();
+            Ok((f, f * h))
+        })?;
+        let hc = fh.matmul(p.param(&self.u_h).t());
+        tape.fused(|| {
+            let cand = (gx.try_narrow(1, hidden, hidden)? + hc).tanh();
+            Ok(h + f * (cand - h))
+        })
     }
 }
 

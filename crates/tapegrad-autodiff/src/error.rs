@@ -119,6 +119,25 @@ pub enum AutodiffError {
         /// The input's shape.
         shape: Shape,
     },
+    /// A value made inside a fused region ([`crate::Tape::fused`]) was
+    /// read by an op that a region cannot hold (anything but elementwise
+    /// ops and `narrow`).
+    #[error("{op} at {location}: reads a value made inside a fused region, where only elementwise ops and narrow run; return the value from the region and use it after")]
+    InsideFusedRegion {
+        /// The op that read the value.
+        op: String,
+        /// The user's call site of that op.
+        location: String,
+    },
+    /// A value made inside a fused region was used after the region ended
+    /// without being returned from it (only returned values outlive it).
+    #[error("{op} at {location}: reads a value made inside a fused region that has ended; return the value from the region's closure to use it after")]
+    FusedValueOutlived {
+        /// The op that read the value.
+        op: String,
+        /// The user's call site of that op.
+        location: String,
+    },
     /// A gradient check could not run (not a failed comparison: see the
     /// report for that).
     #[error("gradcheck: {message}")]

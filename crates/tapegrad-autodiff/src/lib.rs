@@ -68,6 +68,7 @@ pub use check::{
 pub use dot::DotOptions;
 pub use error::{AutodiffError, Result};
 pub use ops::custom::CustomOp;
+pub use ops::fused::{Fusion, RegionOutputs};
 pub use ops::matmul::{ValOperand, VarOperand};
 pub use ops::norm::Correction;
 pub use sweep::Gradients;

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
+use crate::ops::fused::{Builder, Fusion, LOCAL};
 use crate::ops::Op;
 use crate::{AutodiffError, Result};
 
@@ -56,6 +57,13 @@ pub struct Tape<T: Scalar> {
     grad_enabled: Cell<bool>,
     pub(crate) anomaly: Cell<bool>,
     step: Cell<u32>,
+    /// Whether marked regions are fused ([`Tape::set_fusion`]).
+    pub(crate) fusion: Cell<Fusion>,
+    /// The fused region being recorded, if any ([`Tape::fused`]).
+    pub(crate) region: RefCell<Option<Builder<T>>>,
+    /// How many values every region of this tape has held so far: the
+    /// index of the next region's first local variable.
+    pub(crate) local_base: Cell<u32>,
 }
 
 impl<T: Scalar> Default for Tape<T> {
@@ -84,6 +92,9 @@ impl<T: Scalar> Tape<T> {
             grad_enabled: Cell::new(true),
             anomaly: Cell::new(false),
             step: Cell::new(u32::MAX),
+            fusion: Cell::new(Fusion::from_env()),
+            region: RefCell::new(None),
+            local_base: Cell::new(0),
         }
     }
 
@@ -211,7 +222,7 @@ impl<T: Scalar> Tape<T> {
     pub(crate) fn push(&self, value: Tensor<T>, op: Op<T>, parents: SmallVec<[u32; 2]>, requires_grad: bool) -> Var<'_, T> {
         let location = Location::caller();
         let mut inner = self.inner.borrow_mut();
-        let id = u32::try_from(inner.nodes.len()).expect("tape: more than 2^32 nodes");
+        let id = u32::try_from(inner.nodes.len()).ok().filter(|&id| id < LOCAL).expect("tape: more than 2^31 nodes");
         let (op, parents) = if requires_grad { (op, parents) } else { (Op::Constant, SmallVec::new()) };
         inner.nodes.push(Node { value, op, parents, requires_grad, location, step: self.step.get() });
         Var { tape: self, id }
@@ -230,14 +241,28 @@ impl<T: Scalar> Tape<T> {
             });
         }
         let rg = self.grad_enabled.get() && inputs.iter().any(|v| v.requires_grad());
+        // Inside a fused region, an elementwise op is kept in the region.
+        // (With no gradient wanted, the value is a constant either way.)
+        if rg {
+            if let Some(id) = self.record_local(&value, &op, inputs, Location::caller())? {
+                return Ok(Var { tape: self, id });
+            }
+        }
         Ok(self.push(value, op, inputs.iter().map(|v| v.id).collect(), rg))
     }
 
+    #[track_caller]
     pub(crate) fn value_of(&self, id: u32) -> Tensor<T> {
+        if id & LOCAL != 0 {
+            return self.local_value(id);
+        }
         self.inner.borrow().nodes[id as usize].value.clone()
     }
 
     pub(crate) fn describe(&self, id: u32) -> String {
+        if id & LOCAL != 0 {
+            return self.describe_local(id);
+        }
         let inner = self.inner.borrow();
         match inner.names.get(&id) {
             Some(n) => format!("`{n}` (node {id})"),
@@ -268,6 +293,9 @@ impl<T: Scalar> Tape<T> {
 
     /// The time step current when `v` was recorded (see [`Tape::set_step`]).
     pub fn step_of(&self, v: Var<'_, T>) -> Option<usize> {
+        if v.id & LOCAL != 0 {
+            return self.current_step();
+        }
         let s = self.inner.borrow().nodes[v.id as usize].step;
         (s != u32::MAX).then_some(s as usize)
     }
@@ -339,18 +367,31 @@ impl<'t, T: Scalar> Var<'t, T> {
     }
 
     /// Its value (a cheap clone sharing the buffer).
+    ///
+    /// # Panics
+    /// If it was made inside a fused region that has ended without
+    /// returning it ([`Tape::fused`]).
+    #[track_caller]
     pub fn value(&self) -> Tensor<T> {
         self.tape.value_of(self.id)
     }
 
     /// Its shape.
+    ///
+    /// # Panics
+    /// As [`Var::value`].
+    #[track_caller]
     pub fn shape(&self) -> Shape {
+        if self.id & LOCAL != 0 {
+            return Shape::from_slice(self.value().shape());
+        }
         Shape::from_slice(self.tape.inner.borrow().nodes[self.id as usize].value.shape())
     }
 
-    /// Whether gradients flow into it (a leaf, or computed from one).
+    /// Whether gradients flow into it (a leaf, or computed from one; a
+    /// value made inside a fused region always is).
     pub fn requires_grad(&self) -> bool {
-        self.tape.inner.borrow().nodes[self.id as usize].requires_grad
+        self.id & LOCAL != 0 || self.tape.inner.borrow().nodes[self.id as usize].requires_grad
     }
 
     /// Gives the variable a name for reports and messages.
@@ -379,11 +420,14 @@ impl<'t, T: Scalar> Var<'t, T> {
     }
 
     /// Checks that `other` is on the same tape.
+    /// Also checks that neither is a fused region's value that has
+    /// outlived its region.
+    #[track_caller]
     pub(crate) fn same_tape(&self, op: &'static str, other: &Var<'_, T>) -> Result<()> {
-        if self.tape.id() == other.tape.id() {
-            Ok(())
-        } else {
-            Err(AutodiffError::TapeMismatch { op })
+        if self.tape.id() != other.tape.id() {
+            return Err(AutodiffError::TapeMismatch { op });
         }
+        self.tape.check_alive(self.id, op)?;
+        self.tape.check_alive(other.id, op)
     }
 }

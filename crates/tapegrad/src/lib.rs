@@ -103,8 +103,8 @@ pub use tapegrad_tensor as tensor;
 #[cfg(feature = "proptest")]
 pub use tapegrad_autodiff::strategies;
 pub use tapegrad_autodiff::{
-    check_fn, gradcheck, gradgradcheck, hvp, AutodiffError, CheckMode, CustomOp, GradcheckOptions, GradcheckReport, Gradients, Tape, Val,
-    Var,
+    check_fn, gradcheck, gradgradcheck, hvp, AutodiffError, CheckMode, CustomOp, Fusion, GradcheckOptions, GradcheckReport, Gradients,
+    RegionOutputs, Tape, Val, Var,
 };
 pub use tapegrad_tensor::{Scalar, Shape, Tensor, TensorError};
 
@@ -112,7 +112,7 @@ pub use tapegrad_tensor::{Scalar, Shape, Tensor, TensorError};
 /// cells, layers (attention, CRF, pretrained embeddings), losses and
 /// optimizers.
 pub mod prelude {
-    pub use tapegrad_autodiff::{check_fn, gradcheck, AutodiffError, CheckMode, CustomOp, GradcheckOptions, Tape, Val, Var};
+    pub use tapegrad_autodiff::{check_fn, gradcheck, AutodiffError, CheckMode, CustomOp, Fusion, GradcheckOptions, Tape, Val, Var};
     pub use tapegrad_nn::{
         bce_with_logits, clip_grad_norm, cross_entropy, gradcheck_layer, mse_loss, Activation, Adam, Attention, AttentionKind, BeamOptions,
         Binding, Cell, Crf, Embedding, GruCell, LayerCheckOptions, LayerNorm, Linear, LstmCell, LstmState, Module, NnError, Optimizer,

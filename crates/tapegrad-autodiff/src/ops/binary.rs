@@ -31,7 +31,7 @@ impl Binary {
     }
 
     /// `y = f(a, b)`.
-    fn forward<T: Scalar>(&self, a: &Tensor<T>, b: &Tensor<T>) -> tapegrad_tensor::Result<Tensor<T>> {
+    pub(crate) fn forward<T: Scalar>(&self, a: &Tensor<T>, b: &Tensor<T>) -> tapegrad_tensor::Result<Tensor<T>> {
         match self {
             Binary::Add => a.try_add(b),
             Binary::Sub => a.try_sub(b),

@@ -212,7 +212,38 @@ fn family(op: &Op<f64>) -> Vec<Case> {
         .collect(),
         Op::Select(_) => select_cases(),
         Op::Custom(_) => vec![Case::new("custom", Domain::Smooth, &[&[3, 4]], |t, v| t.try_custom(Softplus, &[v[0]]))],
+        Op::Fused(_) => fused_cases(),
+        Op::FusedOutput(_) => vec![Case::new("fused two outputs", Domain::Smooth, &[&[3, 8], &[3, 4]], |t, v| {
+            let (h, c) = t.fused(|| -> Result<_> {
+                let g = v[0].try_chunk(2, 1)?;
+                let c = g[0].sigmoid().try_mul(v[1])?.try_add(g[1].tanh())?;
+                Ok((c.tanh().try_mul(g[0])?, c))
+            })?;
+            h.try_mul(c)
+        })],
     }
+}
+
+/// Fused regions: broadcasting, strided chunk views, `where`, scalar ops,
+/// a value used twice.
+fn fused_cases() -> Vec<Case> {
+    let cond = Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0], &[1, 4]);
+    vec![
+        Case::new("fused chunk broadcast where", Domain::Smooth, &[&[3, 8], &[3, 4], &[4]], move |t, v| {
+            t.fused(|| {
+                let g = v[0].try_chunk(2, 1)?;
+                let a = g[0].sigmoid().try_add(v[2])?;
+                let w = Var::try_where_cond(&cond, a, g[1].tanh())?;
+                Ok(w.try_mul(v[1])? * 0.5 + 1.0)
+            })
+        }),
+        Case::new("fused reuse", Domain::Positive, &[&[3, 4], &[1, 4]], |t, v| {
+            t.fused(|| {
+                let e = v[0].ln().try_div(v[1])?;
+                e.try_mul(e.exp())?.try_sub(v[0])
+            })
+        }),
+    ]
 }
 
 /// `op(A)·op(B)` for each transpose, a batched product, and a matrix
@@ -265,6 +296,8 @@ fn every_op_variant() -> Vec<Op<f64>> {
         x.index_select(0, &[1]),
         x.maximum(x),
         tape.custom(Softplus, &[x]),
+        tape.fused(|| x.exp()),
+        tape.fused(|| (x.exp(), x.tanh())).1,
     ];
     let inner = tape.inner.borrow();
     made.iter().map(|v| inner.nodes[v.id as usize].op.clone()).collect()

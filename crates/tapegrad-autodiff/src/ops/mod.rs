@@ -12,12 +12,13 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 use tapegrad_tensor::Scalar;
 
-use crate::sweep::{dense, Contributions};
+use crate::sweep::{dense, Contribution, Contributions};
 use crate::{CustomOp, Result, Val};
 
 pub(crate) mod binary;
 pub(crate) mod composite;
 pub(crate) mod custom;
+pub(crate) mod fused;
 pub(crate) mod index;
 pub(crate) mod matmul;
 pub(crate) mod norm;
@@ -50,14 +51,19 @@ pub(crate) enum Op<T: Scalar> {
     Index(index::IndexOp),
     Select(select::Select<T>),
     Custom(Arc<dyn CustomOp<T>>),
+    /// A fused region of elementwise ops; the node's value is its first
+    /// output.
+    Fused(Arc<fused::Region<T>>),
+    /// Output `k ≥ 1` of the fused region that is the node's one parent.
+    FusedOutput(usize),
 }
 
 /// What a backward rule is given: the inputs' values, the output's, the
 /// output's gradient, which inputs need a gradient, and whether this is a
 /// first-order sweep (plain tensors, nothing recorded) or one that builds a
-/// gradient graph. A multi-output op (fusion) would hold one gradient per
-/// output here; what it returns, one [`Contribution`] per input, would not
-/// change.
+/// gradient graph. A multi-output op (a fused region) is also given the
+/// gradient of each of its outputs (`outputs`); what it returns, one
+/// [`Contribution`] per input, does not change.
 ///
 /// [`Contribution`]: crate::sweep::Contribution
 pub(crate) struct Backward<'a, 't, T: Scalar> {
@@ -66,6 +72,12 @@ pub(crate) struct Backward<'a, 't, T: Scalar> {
     pub(crate) grad: &'a Val<'t, T>,
     pub(crate) wants: &'a [bool],
     pub(crate) first_order: bool,
+    /// Whether anomaly mode is on (a fused region checks the gradients its
+    /// ops send, to name the op inside the region).
+    pub(crate) anomaly: bool,
+    /// A multi-output op's gradient per output (`None`: that output got
+    /// none); empty for any other op, whose one gradient is `grad`.
+    pub(crate) outputs: &'a [Option<Val<'t, T>>],
 }
 
 impl<T: Scalar> Op<T> {
@@ -82,6 +94,8 @@ impl<T: Scalar> Op<T> {
             Op::Index(i) => i.name().into(),
             Op::Select(s) => s.name().into(),
             Op::Custom(c) => c.name().to_string(),
+            Op::Fused(r) => r.name(),
+            Op::FusedOutput(k) => format!("fused output {k}"),
         }
     }
 
@@ -104,6 +118,8 @@ impl<T: Scalar> Op<T> {
             Op::Index(ix) => dense(ix.backward(x, g, wants)),
             Op::Select(sel) => dense(sel.backward(g, wants)),
             Op::Custom(c) => custom::backward(c.as_ref(), cx)?,
+            Op::Fused(r) => r.backward(cx)?,
+            Op::FusedOutput(index) => smallvec::smallvec![Some(Contribution::Output { index: *index, grad: g.clone() })],
         })
     }
 }

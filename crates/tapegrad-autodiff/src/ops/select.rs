@@ -28,6 +28,20 @@ impl<T: Scalar> Select<T> {
         self.name
     }
 
+    /// `a` where the weight is positive, `b` elsewhere, broadcasting.
+    pub(crate) fn forward(&self, a: &Tensor<T>, b: &Tensor<T>) -> tapegrad_tensor::Result<Tensor<T>> {
+        let cond = self.weight.map(|w| if w > T::zero() { T::one() } else { T::zero() });
+        cond.try_where_cond(a, b)
+    }
+
+    /// Records this select of `a` and `b`.
+    #[track_caller]
+    pub(crate) fn replay<'t>(&self, a: Var<'t, T>, b: Var<'t, T>) -> Result<Var<'t, T>> {
+        a.same_tape(self.name, &b)?;
+        let y = self.forward(&a.value(), &b.value())?;
+        a.tape.record(y, Op::Select(self.clone()), &[a, b])
+    }
+
     /// `(dL/da, dL/db)`, the weight's and its complement's shares of the
     /// gradient, at the output shape (the sweep sums them back to the
     /// operands' shapes).
@@ -42,10 +56,7 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// Records `select(weight, a, b)`; `weight` broadcasts with both.
     #[track_caller]
     fn select(name: &'static str, weight: Tensor<T>, a: Var<'t, T>, b: Var<'t, T>) -> Result<Self> {
-        a.same_tape(name, &b)?;
-        let cond = weight.map(|w| if w > T::zero() { T::one() } else { T::zero() });
-        let y = cond.try_where_cond(&a.value(), &b.value())?;
-        a.tape.record(y, Op::Select(Select { weight, name }), &[a, b])
+        Select { weight, name }.replay(a, b)
     }
 
     /// `a` where `cond` is non-zero, `b` elsewhere; `cond`, `a` and `b`

@@ -46,7 +46,7 @@ impl<T: Scalar> Unary<T> {
     }
 
     /// `y = f(x)`.
-    fn forward(&self, x: &Tensor<T>) -> Tensor<T> {
+    pub(crate) fn forward(&self, x: &Tensor<T>) -> Tensor<T> {
         match *self {
             Unary::Neg => x.neg(),
             Unary::Exp => x.exp(),

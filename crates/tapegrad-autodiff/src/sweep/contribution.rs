@@ -20,6 +20,10 @@ pub(crate) enum Contribution<'t, T: Scalar> {
     /// (a weight shared by every step): kept with the input's other pairs
     /// and multiplied out as one GEMM (see `Deferred`).
     Deferred { x: Tensor<T>, y: Tensor<T> },
+    /// The gradient of output `index ≥ 1` of a multi-output op (a fused
+    /// region), sent by the node standing for that output: kept with the
+    /// op's other output gradients until the op is swept.
+    Output { index: usize, grad: Val<'t, T> },
 }
 
 /// An op's contributions, one per input (`None`: nothing for that input).

@@ -213,17 +213,23 @@ impl<T: Scalar> Tape<T> {
             }
         }
         let ids: Vec<u32> = wrt.iter().map(|v| v.id).collect();
-        let out_id = output.id;
-        // A node made after the output cannot influence it.
-        let got = sweep(self, out_id, seed, &ids.iter().map(|&i| i.min(out_id + 1)).collect::<Vec<_>>(), create_graph)?;
-        Ok(got.into_iter().zip(&ids).map(|(g, &i)| if i > out_id { None } else { g }).collect())
+        // A node made after the output cannot influence it (the sweep never
+        // reaches it), except an output of a fused region that the output
+        // belongs to.
+        sweep(self, output.id, seed, &ids, create_graph)
     }
 
+    /// Checks that `v` is a node of this tape (not of another, nor a value
+    /// inside a fused region, which has no node until the region ends).
+    #[track_caller]
     fn check_own(&self, v: Var<'_, T>, op: &'static str) -> Result<()> {
-        if self.id() == v.tape.id() {
-            Ok(())
-        } else {
-            Err(AutodiffError::TapeMismatch { op })
+        if self.id() != v.tape.id() {
+            return Err(AutodiffError::TapeMismatch { op });
         }
+        if v.id & crate::ops::fused::LOCAL != 0 {
+            let location = std::panic::Location::caller().to_string();
+            return Err(AutodiffError::InsideFusedRegion { op: op.into(), location });
+        }
+        Ok(())
     }
 }

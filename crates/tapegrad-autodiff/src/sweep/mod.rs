@@ -15,11 +15,11 @@ use tapegrad_tensor::{Scalar, Shape, Tensor};
 
 pub(crate) use contribution::{add_in_place, dense, Contribution, Contributions};
 pub use gradients::Gradients;
+pub(crate) use pieces::Pieces;
 
-use crate::ops::Backward;
+use crate::ops::{Backward, Op};
 use crate::{AutodiffError, Result, Tape, Val, Var};
 use contribution::Deferred;
-use pieces::Pieces;
 
 /// A map keyed by node index, probed twice per node by the sweep: hashed
 /// by one multiplication (the default SipHash was ~3% of a small step).
@@ -59,11 +59,22 @@ pub(crate) fn sweep<'t, T: Scalar>(
     create_graph: bool,
 ) -> Result<Vec<Option<Val<'t, T>>>> {
     let n = output as usize + 1;
-    let mut want = vec![false; n + 1];
+    let mut want = vec![false; wanted.iter().map(|&w| w as usize + 1).max().unwrap_or(0).max(n)];
     for &w in wanted {
-        want[(w as usize).min(n)] = true;
+        want[w as usize] = true;
     }
-    let Some(lowest) = wanted.iter().map(|&w| w as usize).filter(|&w| w < n).min() else {
+    {
+        // A wanted output of a fused region is reached through the region's
+        // node, where its whole gradient (paths inside the region too) is
+        // known, even if it was recorded after `output`.
+        let inner = tape.inner.borrow();
+        for &w in wanted {
+            if let (Op::FusedOutput(_), [r]) = (&inner.nodes[w as usize].op, &inner.nodes[w as usize].parents[..]) {
+                want[*r as usize] |= (*r as usize) < n;
+            }
+        }
+    }
+    let Some(lowest) = (0..n).find(|&i| want[i]) else {
         return Ok(vec![None; wanted.len()]);
     };
     let mut state = Sweep::new(tape, lowest..n, &want, !create_graph);
@@ -72,11 +83,27 @@ pub(crate) fn sweep<'t, T: Scalar>(
     }
     let mut found: NodeMap<Val<'t, T>> = NodeMap::default();
     for i in (lowest..n).rev() {
-        let Some(g) = state.take(i)? else { continue };
-        if want[i] {
+        let g = state.take(i)?;
+        if let (Some(g), true) = (&g, want[i]) {
             found.insert(i, g.clone());
         }
-        state.visit(i, g)?;
+        let others = state.outputs.remove(&i);
+        let totals = match (g, others) {
+            (None, None) => continue,
+            (Some(g), None) => state.visit(i, g, &[], &want)?,
+            (g, Some(mut others)) => {
+                // A multi-output node: every output's gradient, its own first.
+                others[0] = g;
+                let zero = state.zero(i);
+                state.visit(i, others[0].clone().unwrap_or(zero), &others, &want)?
+            }
+        };
+        // Output `k` of a fused region node `i` is node `i + k`.
+        for (k, t) in totals.into_iter().enumerate() {
+            if let (Some(t), true) = (t, want.get(i + k) == Some(&true)) {
+                found.insert(i + k, t);
+            }
+        }
     }
     Ok(wanted.iter().map(|&w| found.get(&(w as usize)).cloned()).collect())
 }
@@ -95,6 +122,9 @@ struct Sweep<'t, T: Scalar> {
     deferred: NodeMap<Deferred<T>>,
     /// Gradients of narrowed values, kept as pieces until whole.
     pieces: NodeMap<Pieces<T>>,
+    /// Gradients of the further outputs of multi-output nodes (fused
+    /// regions), by output (index 0 is unused: it is the node's own slot).
+    outputs: NodeMap<Vec<Option<Val<'t, T>>>>,
 }
 
 impl<'t, T: Scalar> Sweep<'t, T> {
@@ -108,7 +138,7 @@ impl<'t, T: Scalar> Sweep<'t, T> {
             }
         }
         let grads = vec![None; range.end];
-        Sweep { tape, first_order, needed, grads, deferred: NodeMap::default(), pieces: NodeMap::default() }
+        Sweep { tape, first_order, needed, grads, deferred: NodeMap::default(), pieces: NodeMap::default(), outputs: NodeMap::default() }
     }
 
     /// The whole gradient of node `i`, its pending product and pieces added
@@ -128,24 +158,44 @@ impl<'t, T: Scalar> Sweep<'t, T> {
 
     /// Runs the rule of node `i` on its gradient `g` and accumulates what
     /// each of its inputs receives.
-    fn visit(&mut self, i: usize, g: Val<'t, T>) -> Result<()> {
+    /// each of its inputs receives. A fused region (whose further outputs'
+    /// gradients are `outputs`) also returns the whole gradient of each of
+    /// its outputs, when one of them is in `want`.
+    fn visit(&mut self, i: usize, g: Val<'t, T>, outputs: &[Option<Val<'t, T>>], want: &[bool]) -> Result<Vec<Option<Val<'t, T>>>> {
         let (op, parents) = {
             let inner = self.tape.inner.borrow();
             let node = &inner.nodes[i];
             (node.op.clone(), node.parents.clone())
         };
         let wants: SmallVec<[bool; 4]> = parents.iter().map(|&p| self.needed[p as usize]).collect();
-        if !wants.iter().any(|&w| w) {
-            return Ok(());
+        let totals_wanted = matches!(&op, Op::Fused(r) if (0..r.outputs()).any(|k| want.get(i + k) == Some(&true)));
+        if !wants.iter().any(|&w| w) && !totals_wanted {
+            return Ok(Vec::new());
         }
         let (inputs, output) = self.values(i, &parents);
-        let cx = Backward { inputs: &inputs, output: &output, grad: &g, wants: &wants, first_order: self.first_order };
-        for ((k, &p), c) in parents.iter().enumerate().zip(op.backward(&cx)?) {
+        let anomaly = self.tape.anomaly.get();
+        let cx = Backward { inputs: &inputs, output: &output, grad: &g, wants: &wants, first_order: self.first_order, anomaly, outputs };
+        let (contributions, totals) = match &op {
+            Op::Fused(r) => r.backward_with_totals(&cx)?,
+            op => (op.backward(&cx)?, Vec::new()),
+        };
+        for ((k, &p), c) in parents.iter().enumerate().zip(contributions) {
             if let (Some(c), true) = (c, wants[k]) {
                 self.accept(i, p as usize, &inputs[k], c)?;
             }
         }
-        Ok(())
+        Ok(totals)
+    }
+
+    /// Zeros of node `i`'s shape: the gradient of a multi-output node's
+    /// first output when only its others received one.
+    fn zero(&self, i: usize) -> Val<'t, T> {
+        let z = Tensor::zeros(self.tape.inner.borrow().nodes[i].value.shape());
+        if self.first_order {
+            Val::Tensor(z)
+        } else {
+            Val::Var(self.tape.constant(z))
+        }
     }
 
     /// The values a rule sees: tensors in a first-order sweep, the
@@ -184,6 +234,14 @@ impl<'t, T: Scalar> Sweep<'t, T> {
                 }
             }
             Contribution::Deferred { x, y } => self.deferred.entry(p).or_insert_with(|| Deferred::new(user)).push(x, y),
+            Contribution::Output { index, grad } => {
+                self.check_finite(user, || grad.value())?;
+                let slots = self.outputs.entry(p).or_default();
+                if slots.len() <= index {
+                    slots.resize(index + 1, None);
+                }
+                accumulate(&mut slots[index], grad);
+            }
         }
         Ok(())
     }
@@ -236,7 +294,7 @@ impl<'t, T: Scalar> Sweep<'t, T> {
 }
 
 /// Adds `gp` into a gradient slot.
-fn accumulate<'t, T: Scalar>(slot: &mut Option<Val<'t, T>>, gp: Val<'t, T>) {
+pub(crate) fn accumulate<'t, T: Scalar>(slot: &mut Option<Val<'t, T>>, gp: Val<'t, T>) {
     *slot = Some(match (slot.take(), gp) {
         (None, gp) => gp,
         // First-order sweep: add in place.

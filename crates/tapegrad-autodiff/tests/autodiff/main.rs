@@ -11,6 +11,7 @@ mod checker;
 mod compositions;
 mod errors;
 mod extremes;
+mod fusion;
 mod higher_order;
 mod ops_binary;
 mod ops_index;

@@ -114,11 +114,15 @@ impl<T: Scalar> Cell<T> for RnnCell<T> {
         let hidden = self.hidden_size();
         check_step(STEP, xp, hidden, &[("h", *h)], hidden)?;
         // Both biases are already in `xp` (see `cell::project`).
-        let pre = xp.try_add(h.try_matmul(b.param(&self.weight_hh).t())?)?;
-        Ok(match self.activation {
-            Activation::Tanh => pre.tanh(),
-            Activation::Relu => pre.relu(),
-            Activation::Sigmoid => pre.sigmoid(),
+        let hh = h.try_matmul(b.param(&self.weight_hh).t())?;
+        // The sum and the activation: one fused region.
+        xp.tape().fused(|| {
+            let pre = xp.try_add(hh)?;
+            Ok(match self.activation {
+                Activation::Tanh => pre.tanh(),
+                Activation::Relu => pre.relu(),
+                Activation::Sigmoid => pre.sigmoid(),
+            })
         })
     }
 }

@@ -74,12 +74,15 @@ impl<T: Scalar> Cell<T> for GruCell<T> {
     fn step<'t>(&self, b: &Binding<'t, T>, xp: Var<'t, T>, h: &Var<'t, T>) -> Result<Var<'t, T>> {
         let hidden = self.hidden_size();
         check_step(STEP, xp, 3 * hidden, &[("h", *h)], hidden)?;
-        let gi = xp.try_chunk(3, 1)?;
-        let gh = affine(*h, b.param(&self.weight_hh), b.param(&self.bias_hh))?.try_chunk(3, 1)?;
-        let r = gi[0].try_add(gh[0])?.sigmoid();
-        let z = gi[1].try_add(gh[1])?.sigmoid();
-        let n = gi[2].try_add(r.try_mul(gh[2])?)?.tanh();
-        // h' = n + z⊙(h - n)  ==  (1 - z)⊙n + z⊙h
-        Ok(n.try_add(z.try_mul(h.try_sub(n)?)?)?)
+        let gh = affine(*h, b.param(&self.weight_hh), b.param(&self.bias_hh))?;
+        // Everything after the product is elementwise: one fused region.
+        xp.tape().fused(|| {
+            let (gi, gh) = (xp.try_chunk(3, 1)?, gh.try_chunk(3, 1)?);
+            let r = gi[0].try_add(gh[0])?.sigmoid();
+            let z = gi[1].try_add(gh[1])?.sigmoid();
+            let n = gi[2].try_add(r.try_mul(gh[2])?)?.tanh();
+            // h' = n + z⊙(h - n)  ==  (1 - z)⊙n + z⊙h
+            Ok(n.try_add(z.try_mul(h.try_sub(n)?)?)?)
+        })
     }
 }

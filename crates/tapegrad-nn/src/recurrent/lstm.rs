@@ -104,11 +104,15 @@ impl<T: Scalar> Cell<T> for LstmCell<T> {
         let hidden = self.hidden_size();
         check_step(STEP, xp, 4 * hidden, &[("h", s.h), ("c", s.c)], hidden)?;
         // Both biases are already in `xp` (see `cell::project`).
-        let gates = xp.try_add(s.h.try_matmul(b.param(&self.weight_hh).t())?)?;
-        let g = gates.try_chunk(4, 1)?;
-        let (i, f, gg, o) = (g[0].sigmoid(), g[1].sigmoid(), g[2].tanh(), g[3].sigmoid());
-        let c = f.try_mul(s.c)?.try_add(i.try_mul(gg)?)?;
-        let h = o.try_mul(c.tanh())?;
+        let hh = s.h.try_matmul(b.param(&self.weight_hh).t())?;
+        // Everything after the product is elementwise: one fused region
+        // (one tape node with outputs `h` and `c`).
+        let (h, c) = xp.tape().fused(|| -> Result<_> {
+            let g = xp.try_add(hh)?.try_chunk(4, 1)?;
+            let (i, f, gg, o) = (g[0].sigmoid(), g[1].sigmoid(), g[2].tanh(), g[3].sigmoid());
+            let c = f.try_mul(s.c)?.try_add(i.try_mul(gg)?)?;
+            Ok((o.try_mul(c.tanh())?, c))
+        })?;
         Ok(LstmState { h, c })
     }
 }

@@ -7,6 +7,7 @@ mod bptt;
 mod common;
 mod crf;
 mod errors;
+mod fusion;
 mod half;
 mod irnn;
 mod modules;
