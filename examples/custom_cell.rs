@@ -39,7 +39,8 @@ impl Cell<f64> for Mgu {
     }
     /// The elementwise ops between the two products run as two fused
     /// regions (one tape node each, gradients derived from the ops' own
-    /// rules); `Tape::set_fusion(Fusion::Off)` runs the same code unfused.
+    /// rules) when the tape fuses (`Tape::set_fusion(Fusion::On)`); off, the
+    /// default, the same code runs op by op.
     fn step<'t>(&self, p: &Binding<'t, f64>, gx: Var<'t, f64>, h: &Var<'t, f64>) -> Result<Var<'t, f64>, NnError> {
         let (tape, hidden, h) = (h.tape(), self.hidden_size(), *h);
         let hu = h.matmul(p.param(&self.u_f).t());

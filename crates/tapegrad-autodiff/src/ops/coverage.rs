@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tapegrad_tensor::Tensor;
+use tapegrad_tensor::{Scalar, Tensor};
 
 use super::binary::Binary;
 use super::index::IndexOp;
@@ -214,7 +214,7 @@ fn family(op: &Op<f64>) -> Vec<Case> {
         Op::Custom(_) => vec![Case::new("custom", Domain::Smooth, &[&[3, 4]], |t, v| t.try_custom(Softplus, &[v[0]]))],
         Op::Fused(_) => fused_cases(),
         Op::FusedOutput(_) => vec![Case::new("fused two outputs", Domain::Smooth, &[&[3, 8], &[3, 4]], |t, v| {
-            let (h, c) = t.fused(|| -> Result<_> {
+            let (h, c) = on(t).fused(|| -> Result<_> {
                 let g = v[0].try_chunk(2, 1)?;
                 let c = g[0].sigmoid().try_mul(v[1])?.try_add(g[1].tanh())?;
                 Ok((c.tanh().try_mul(g[0])?, c))
@@ -224,13 +224,19 @@ fn family(op: &Op<f64>) -> Vec<Case> {
     }
 }
 
+/// `t`, fusing its regions (fusion is off by default).
+fn on<T: Scalar>(t: &Tape<T>) -> &Tape<T> {
+    t.set_fusion(crate::Fusion::On);
+    t
+}
+
 /// Fused regions: broadcasting, strided chunk views, `where`, scalar ops,
 /// a value used twice.
 fn fused_cases() -> Vec<Case> {
     let cond = Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0], &[1, 4]);
     vec![
         Case::new("fused chunk broadcast where", Domain::Smooth, &[&[3, 8], &[3, 4], &[4]], move |t, v| {
-            t.fused(|| {
+            on(t).fused(|| {
                 let g = v[0].try_chunk(2, 1)?;
                 let a = g[0].sigmoid().try_add(v[2])?;
                 let w = Var::try_where_cond(&cond, a, g[1].tanh())?;
@@ -238,7 +244,7 @@ fn fused_cases() -> Vec<Case> {
             })
         }),
         Case::new("fused reuse", Domain::Positive, &[&[3, 4], &[1, 4]], |t, v| {
-            t.fused(|| {
+            on(t).fused(|| {
                 let e = v[0].ln().try_div(v[1])?;
                 e.try_mul(e.exp())?.try_sub(v[0])
             })
@@ -296,8 +302,8 @@ fn every_op_variant() -> Vec<Op<f64>> {
         x.index_select(0, &[1]),
         x.maximum(x),
         tape.custom(Softplus, &[x]),
-        tape.fused(|| x.exp()),
-        tape.fused(|| (x.exp(), x.tanh())).1,
+        on(&tape).fused(|| x.exp()),
+        on(&tape).fused(|| (x.exp(), x.tanh())).1,
     ];
     let inner = tape.inner.borrow();
     made.iter().map(|v| inner.nodes[v.id as usize].op.clone()).collect()

@@ -30,6 +30,18 @@ fn loss<'t>(t: &'t Tape<f64>, v: &[Var<'t, f64>]) -> Result<Var<'t, f64>> {
     Ok(h.try_mul(w)?.try_add(c.square())?.sum_all())
 }
 
+/// A tape that fuses its regions (fusion is off by default).
+fn fusing() -> Tape<f64> {
+    let t = Tape::new();
+    t.set_fusion(Fusion::On);
+    t
+}
+
+fn fused<'t>(t: &'t Tape<f64>, v: &[Var<'t, f64>]) -> Result<Var<'t, f64>> {
+    t.set_fusion(Fusion::On);
+    loss(t, v)
+}
+
 fn unfused<'t>(t: &'t Tape<f64>, v: &[Var<'t, f64>]) -> Result<Var<'t, f64>> {
     t.set_fusion(Fusion::Off);
     loss(t, v)
@@ -37,7 +49,7 @@ fn unfused<'t>(t: &'t Tape<f64>, v: &[Var<'t, f64>]) -> Result<Var<'t, f64>> {
 
 /// Outputs and input gradients of `loss` with fusion `mode`.
 fn run(mode: Fusion, inputs: &[Tensor<f64>]) -> (Vec<Tensor<f64>>, Vec<Tensor<f64>>, usize) {
-    let tape = Tape::<f64>::new();
+    let tape = fusing();
     tape.set_fusion(mode);
     let xs: Vec<Var<'_, f64>> = inputs.iter().map(|x| tape.leaf(x.clone())).collect();
     let before = tape.len();
@@ -73,9 +85,9 @@ proptest! {
     fn a_region_is_gradchecked_to_second_order(g in tensor(&[2, 8], -2.0..2.0), c in tensor(&[2, 2], -1.0..1.0), b in tensor(&[8], -1.0..1.0)) {
         let xs = inputs(g, c, b);
         let o = GradcheckOptions::default();
-        let first = gradcheck(loss, &xs, &o).unwrap();
+        let first = gradcheck(fused, &xs, &o).unwrap();
         prop_assert!(first.passed(), "{}", first);
-        let second = gradgradcheck(loss, &xs, &o).unwrap();
+        let second = gradgradcheck(fused, &xs, &o).unwrap();
         prop_assert!(second.passed(), "{}", second);
     }
 }
@@ -92,7 +104,7 @@ fn hessian_vector_products_equal_the_unfused_ones() {
         Tensor::from_vec((0..12).map(|k| 0.05 * k as f64 - 0.3).collect(), &[12]),
     );
     let vs: Vec<Tensor<f64>> = xs.iter().map(|x| x.map(|v| 1.0 - 0.5 * v)).collect();
-    let fused = hvp(loss, &xs, &vs).unwrap();
+    let fused = hvp(fused, &xs, &vs).unwrap();
     let plain = hvp(unfused, &xs, &vs).unwrap();
     for (a, b) in fused.iter().zip(&plain) {
         for (x, y) in a.data().iter().zip(b.data()) {
@@ -103,7 +115,7 @@ fn hessian_vector_products_equal_the_unfused_ones() {
 
 #[test]
 fn a_value_inside_a_region_cannot_reach_a_matmul() {
-    let tape = Tape::<f64>::new();
+    let tape = fusing();
     let x = tape.leaf(Tensor::ones(&[2, 2]));
     let e = tape.fused(|| x.exp().try_matmul(x)).unwrap_err();
     assert!(matches!(e, AutodiffError::InsideFusedRegion { ref op, .. } if op == "matmul"), "{e}");
@@ -112,7 +124,7 @@ fn a_value_inside_a_region_cannot_reach_a_matmul() {
 
 #[test]
 fn a_value_not_returned_does_not_outlive_its_region() {
-    let tape = Tape::<f64>::new();
+    let tape = fusing();
     let x = tape.leaf(Tensor::ones(&[2]));
     let mut inner = None;
     let y = tape.fused(|| {
@@ -129,7 +141,7 @@ fn a_value_not_returned_does_not_outlive_its_region() {
 
 #[test]
 fn a_gradient_of_a_value_inside_a_region_is_refused() {
-    let tape = Tape::<f64>::new();
+    let tape = fusing();
     let x = tape.leaf(Tensor::ones(&[1]));
     let e = tape.fused(|| tape.backward(x.exp()).map(|_| x)).unwrap_err();
     assert!(matches!(e, AutodiffError::InsideFusedRegion { .. }), "{e}");
@@ -144,7 +156,7 @@ fn a_gradient_of_a_value_inside_a_region_is_refused() {
 
 #[test]
 fn anomaly_mode_names_the_op_inside_the_region() {
-    let tape = Tape::<f64>::new();
+    let tape = fusing();
     tape.set_anomaly_detection(true);
     let x = tape.leaf(Tensor::from_vec(vec![0.0, 4.0], &[2]));
     let line = line!() + 1;
@@ -163,7 +175,7 @@ fn anomaly_mode_names_the_op_inside_the_region() {
 
 #[test]
 fn the_graph_export_shows_a_region_as_one_node_listing_its_ops() {
-    let tape = Tape::<f64>::new();
+    let tape = fusing();
     let x = tape.leaf(Tensor::ones(&[2, 4]));
     let (a, b) = tape.fused(|| {
         let g = x.try_chunk(2, 1).unwrap();
@@ -180,7 +192,7 @@ fn only_one_output_needs_a_gradient() {
     // Only the second output reaches the loss; the first's gradient is zero.
     let xs = inputs(Tensor::ones(&[1, 8]), Tensor::ones(&[1, 2]), Tensor::zeros(&[8]));
     let grads = |mode: Fusion| {
-        let tape = Tape::<f64>::new();
+        let tape = fusing();
         tape.set_fusion(mode);
         let v: Vec<Var<'_, f64>> = xs.iter().map(|x| tape.leaf(x.clone())).collect();
         let (_, c) = step(&tape, &v).unwrap();
@@ -194,7 +206,7 @@ fn only_one_output_needs_a_gradient() {
 
 #[test]
 fn a_panic_inside_a_region_leaves_the_tape_usable() {
-    let tape = Tape::<f64>::new();
+    let tape = fusing();
     let x = tape.leaf(Tensor::ones(&[2]));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tape.fused(|| -> Var<'_, f64> { panic!("inside") })));
     assert!(r.is_err());
@@ -213,7 +225,7 @@ fn gradients_with_respect_to_outputs_include_the_paths_inside_the_region() {
         Tensor::zeros(&[8]),
     );
     let grads = |mode: Fusion| {
-        let tape = Tape::<f64>::new();
+        let tape = fusing();
         tape.set_fusion(mode);
         let v: Vec<Var<'_, f64>> = xs.iter().map(|x| tape.leaf(x.clone())).collect();
         let (h, c) = step(&tape, &v).unwrap();
