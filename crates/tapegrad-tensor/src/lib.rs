@@ -75,6 +75,6 @@ pub use error::{Result, TensorError};
 pub use layout::{broadcast_shapes, shape, Shape};
 pub use matmul::{stacked_product_rows, MatmulOperand, Transposed, TransposedMatmul};
 pub use scalar::Scalar;
-pub use shape::{check_split, chunk_sizes};
+pub use shape::{chunk_sizes, split_starts};
 pub use size::checked_numel;
 pub use tensor::Tensor;

@@ -321,16 +321,8 @@ impl<T: Scalar> Tensor<T> {
     /// add up to more than `usize::MAX`; [`TensorError::Invalid`] naming
     /// `split` when they do not add up to the axis.
     pub fn try_split(&self, axis: usize, sizes: &[usize]) -> Result<Vec<Self>> {
-        check_split(self.shape(), axis, sizes)?;
-        let mut start = 0;
-        sizes
-            .iter()
-            .map(|&len| {
-                let part = self.try_narrow(axis, start, len);
-                start += len;
-                part
-            })
-            .collect()
+        let starts = split_starts(self.shape(), axis, sizes)?;
+        starts.iter().zip(sizes).map(|(&start, &len)| self.try_narrow(axis, start, len)).collect()
     }
     /// Panicking form of [`Tensor::try_split`].
     ///
@@ -519,22 +511,23 @@ impl<T: Scalar> Tensor<T> {
     }
 }
 
-/// Checks that `sizes` cut `axis` of `shape` exactly ([`Tensor::try_split`]'s
-/// rule, shared with the autodiff crate's `split` so both refuse the same
-/// inputs with the same errors).
+/// Where each piece of a split starts: checks that `sizes` cut `axis` of
+/// `shape` exactly ([`Tensor::try_split`]'s rule, shared with the autodiff
+/// crate's `split` so both refuse the same inputs with the same errors)
+/// and returns the running offsets.
 ///
 /// ```
-/// use tapegrad_tensor::check_split;
-/// assert!(check_split(&[2, 5], 1, &[1, 4]).is_ok());
-/// assert!(check_split(&[2, 5], 1, &[1, 3]).unwrap_err().to_string().contains("split"));
-/// assert!(check_split(&[2, 5], 1, &[usize::MAX, 2]).is_err()); // the sum overflows
+/// use tapegrad_tensor::split_starts;
+/// assert_eq!(split_starts(&[2, 5], 1, &[1, 4]).unwrap(), [0, 1]);
+/// assert!(split_starts(&[2, 5], 1, &[1, 3]).unwrap_err().to_string().contains("split"));
+/// assert!(split_starts(&[2, 5], 1, &[usize::MAX, 2]).is_err()); // the sum overflows
 /// ```
 ///
 /// # Errors
 /// [`TensorError::Axis`]; [`TensorError::AxisOverflow`] if the sizes add
 /// up to more than `usize::MAX`; [`TensorError::Invalid`] naming `split`
 /// when they do not add up to the axis.
-pub fn check_split(shape: &[usize], axis: usize, sizes: &[usize]) -> Result<()> {
+pub fn split_starts(shape: &[usize], axis: usize, sizes: &[usize]) -> Result<Vec<usize>> {
     check_axis("split", axis, shape)?;
     if size::checked_axis_sum("split", axis, shape, sizes.iter().copied())? != shape[axis] {
         return Err(TensorError::Invalid {
@@ -542,7 +535,8 @@ pub fn check_split(shape: &[usize], axis: usize, sizes: &[usize]) -> Result<()> 
             message: format!("sizes {sizes:?} do not add up to axis {axis} of shape {shape:?}"),
         });
     }
-    Ok(())
+    // The sum was checked, so no partial sum overflows.
+    Ok(sizes.iter().scan(0, |at, &len| Some(std::mem::replace(at, *at + len))).collect())
 }
 
 /// The sizes [`Tensor::try_chunk`] cuts `axis` of `shape` into: pieces of

@@ -256,16 +256,8 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// An axis error, or sizes that do not add up to the axis, naming `split`.
     #[track_caller]
     pub fn try_split(self, axis: usize, sizes: &[usize]) -> Result<Vec<Self>> {
-        tapegrad_tensor::check_split(&self.shape(), axis, sizes)?;
-        let mut start = 0;
-        sizes
-            .iter()
-            .map(|&len| {
-                let part = self.try_narrow(axis, start, len);
-                start += len;
-                part
-            })
-            .collect()
+        let starts = tapegrad_tensor::split_starts(&self.shape(), axis, sizes)?;
+        starts.iter().zip(sizes).map(|(&start, &len)| self.try_narrow(axis, start, len)).collect()
     }
 
     /// Splits `axis` into `chunks` pieces of `ceil(n/chunks)` (the last may
