@@ -52,6 +52,7 @@
 //! need no gradient are recorded as constants and skipped by the sweep.
 
 mod check;
+mod checkpoint;
 mod dot;
 mod error;
 mod ops;

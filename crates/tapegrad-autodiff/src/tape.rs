@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use smallvec::SmallVec;
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
+use crate::checkpoint::Span;
 use crate::ops::fused::{Builder, Fusion, LOCAL};
 use crate::ops::Op;
 use crate::{AutodiffError, Result};
@@ -22,11 +23,18 @@ pub(crate) struct Node<T: Scalar> {
     /// The time step that was current when the node was recorded
     /// ([`Tape::set_step`]), or `u32::MAX` for none.
     pub(crate) step: u32,
+    /// The value's shape (kept when a checkpoint drops the value).
+    pub(crate) shape: Shape,
+    /// Whether `value` is only a placeholder: a checkpoint dropped it, and
+    /// it is recomputed from the parents when read (see `checkpoint.rs`).
+    pub(crate) released: bool,
 }
 
 pub(crate) struct Inner<T: Scalar> {
     pub(crate) nodes: Vec<Node<T>>,
     pub(crate) names: HashMap<u32, String>,
+    /// The checkpointed spans, in tape order ([`Tape::checkpoint`]).
+    pub(crate) spans: Vec<Span>,
 }
 
 /// A tape: the list of every differentiable op run since it was made, in
@@ -64,6 +72,8 @@ pub struct Tape<T: Scalar> {
     /// How many values every region of this tape has held so far: the
     /// index of the next region's first local variable.
     pub(crate) local_base: Cell<u32>,
+    /// Whether a [`Tape::checkpoint`] closure is running.
+    pub(crate) checkpointing: Cell<bool>,
 }
 
 impl<T: Scalar> Default for Tape<T> {
@@ -88,7 +98,8 @@ impl<T: Scalar> Tape<T> {
     pub fn with_capacity(nodes: usize) -> Self {
         Tape {
             id: Cell::new(next_tape_id()),
-            inner: RefCell::new(Inner { nodes: Vec::with_capacity(nodes), names: HashMap::new() }),
+            inner: RefCell::new(Inner { nodes: Vec::with_capacity(nodes), names: HashMap::new(), spans: Vec::new() }),
+            checkpointing: Cell::new(false),
             grad_enabled: Cell::new(true),
             anomaly: Cell::new(false),
             step: Cell::new(u32::MAX),
@@ -126,6 +137,7 @@ impl<T: Scalar> Tape<T> {
         let inner = self.inner.get_mut();
         inner.nodes.clear();
         inner.names.clear();
+        inner.spans.clear();
         self.id.set(next_tape_id());
     }
 
@@ -224,7 +236,8 @@ impl<T: Scalar> Tape<T> {
         let mut inner = self.inner.borrow_mut();
         let id = u32::try_from(inner.nodes.len()).ok().filter(|&id| id < LOCAL).expect("tape: more than 2^31 nodes");
         let (op, parents) = if requires_grad { (op, parents) } else { (Op::Constant, SmallVec::new()) };
-        inner.nodes.push(Node { value, op, parents, requires_grad, location, step: self.step.get() });
+        let shape = Shape::from_slice(value.shape());
+        inner.nodes.push(Node { value, op, parents, requires_grad, location, step: self.step.get(), shape, released: false });
         Var { tape: self, id }
     }
 
@@ -256,7 +269,13 @@ impl<T: Scalar> Tape<T> {
         if id & LOCAL != 0 {
             return self.local_value(id);
         }
-        self.inner.borrow().nodes[id as usize].value.clone()
+        let inner = self.inner.borrow();
+        let node = &inner.nodes[id as usize];
+        if !node.released {
+            return node.value.clone();
+        }
+        drop(inner);
+        self.recomputed_value(id)
     }
 
     pub(crate) fn describe(&self, id: u32) -> String {
@@ -268,7 +287,7 @@ impl<T: Scalar> Tape<T> {
             Some(n) => format!("`{n}` (node {id})"),
             None => {
                 let node = &inner.nodes[id as usize];
-                format!("node {id} ({} of shape {:?}, recorded at {})", node.op.name(), node.value.shape(), node.location)
+                format!("node {id} ({} of shape {:?}, recorded at {})", node.op.name(), node.shape, node.location)
             }
         }
     }
@@ -385,7 +404,7 @@ impl<'t, T: Scalar> Var<'t, T> {
         if self.id & LOCAL != 0 {
             return Shape::from_slice(self.value().shape());
         }
-        Shape::from_slice(self.tape.inner.borrow().nodes[self.id as usize].value.shape())
+        self.tape.inner.borrow().nodes[self.id as usize].shape.clone()
     }
 
     /// Whether gradients flow into it (a leaf, or computed from one; a

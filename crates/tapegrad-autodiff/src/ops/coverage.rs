@@ -1,4 +1,5 @@
-//! Every recorded op, gradchecked to first and second order in f64.
+//! Every recorded op, gradchecked to first and second order in f64, and
+//! recomputed through a checkpoint with gradients equal bit for bit.
 //!
 //! Each family has an exhaustive `match` over its variants giving the op
 //! its input domain and how to record it, so a new variant does not
@@ -79,6 +80,24 @@ impl Case {
         assert!(first.passed(), "{}: {first}", self.name);
         let second = gradgradcheck(&*self.f, &self.inputs, &o).unwrap_or_else(|e| panic!("{}: {e}", self.name));
         assert!(second.passed(), "{} (second order): {second}", self.name);
+        self.replays();
+    }
+
+    /// Recorded inside a checkpoint (its value dropped, then recomputed by
+    /// `Op::forward` in the sweep), the op gives the gradients it gives
+    /// without one, bit for bit.
+    fn replays(&self) {
+        let grads = |checkpointed: bool| {
+            let tape = Tape::<f64>::new();
+            let v: Vec<Var<'_, f64>> = self.inputs.iter().map(|x| tape.leaf(x.clone())).collect();
+            let body = || (self.f)(&tape, &v).map(|y| y.tanh().sum_all());
+            let y = if checkpointed { tape.checkpoint(body) } else { body() }.unwrap_or_else(|e| panic!("{}: {e}", self.name));
+            tape.grad(y, &v).unwrap_or_else(|e| panic!("{}: {e}", self.name))
+        };
+        let (plain, replayed) = (grads(false), grads(true));
+        for (k, (a, b)) in plain.iter().zip(&replayed).enumerate() {
+            assert_eq!(a.data(), b.data(), "{}: input {k}'s gradient through a checkpoint", self.name);
+        }
     }
 }
 

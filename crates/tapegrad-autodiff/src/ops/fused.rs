@@ -404,6 +404,29 @@ impl<T: Scalar> Region<T> {
         Ok(self.backward_with_totals(cx)?.0)
     }
 
+    /// Every output's value from the values of the region node's inputs,
+    /// with the forward kernels (so equal to the values first computed):
+    /// how a checkpoint restores a region (see `checkpoint.rs`).
+    pub(crate) fn forward(&self, inputs: &[Tensor<T>]) -> Result<Vec<Tensor<T>>> {
+        let mut vals: Vec<Tensor<T>> = Vec::with_capacity(self.instrs.len());
+        for ins in &self.instrs {
+            let v = match &ins.saved {
+                Some(saved) => saved.clone(),
+                None => {
+                    let read = |a: &Arg| {
+                        Val::Tensor(match *a {
+                            Arg::Input(u) => inputs[u].clone(),
+                            Arg::Local(l) => vals[l].clone(),
+                        })
+                    };
+                    ins.forward(&ins.args.iter().map(read).collect::<SmallVec<[Val<'_, T>; 2]>>())?
+                }
+            };
+            vals.push(v);
+        }
+        Ok(self.outputs.iter().map(|&o| vals[o].clone()).collect())
+    }
+
     /// How many outputs the region has.
     pub(crate) fn outputs(&self) -> usize {
         self.outputs.len()
@@ -433,8 +456,10 @@ impl<T: Scalar> Region<T> {
             let args: SmallVec<[Val<'t, T>; 2]> = ins.args.iter().map(|&a| self.arg(a, cx, &vals)).collect();
             let wants: SmallVec<[bool; 2]> =
                 ins.args.iter().map(|&a| matches!(a, Arg::Local(_)) || matches!(a, Arg::Input(u) if cx.wants[u])).collect();
+            let shapes: SmallVec<[Shape; 2]> = args.iter().map(Val::shape).collect();
             let rule = Backward {
                 inputs: &args,
+                shapes: &shapes,
                 output: &vals[j],
                 grad: &g,
                 wants: &wants,

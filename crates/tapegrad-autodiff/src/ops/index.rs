@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use smallvec::SmallVec;
-use tapegrad_tensor::Scalar;
+use tapegrad_tensor::{Scalar, Tensor};
 
 use crate::error::or_panic;
 use crate::ops::Op;
@@ -19,6 +19,16 @@ pub(crate) enum IndexOp {
 }
 
 impl IndexOp {
+    /// The indexed value from the inputs (see `Op::forward`).
+    pub(crate) fn forward<T: Scalar>(&self, x: &[Tensor<T>]) -> tapegrad_tensor::Result<Tensor<T>> {
+        match self {
+            IndexOp::Select { axis, idx } => x[0].try_index_select(*axis, idx),
+            IndexOp::Add { axis, idx } => x[0].try_index_add(*axis, idx, &x[1]),
+            IndexOp::Gather { axis, idx, idx_shape } => x[0].try_gather(*axis, idx, idx_shape),
+            IndexOp::Scatter { axis, idx, idx_shape } => x[0].try_scatter_add(*axis, idx, idx_shape, &x[1]),
+        }
+    }
+
     pub(crate) fn name(&self) -> &'static str {
         match self {
             IndexOp::Select { .. } => "index_select",

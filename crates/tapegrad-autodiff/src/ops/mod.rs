@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use smallvec::SmallVec;
-use tapegrad_tensor::Scalar;
+use tapegrad_tensor::{Scalar, Shape, Tensor};
 
 use crate::sweep::{dense, Contribution, Contributions};
 use crate::{CustomOp, Result, Val};
@@ -68,6 +68,9 @@ pub(crate) enum Op<T: Scalar> {
 /// [`Contribution`]: crate::sweep::Contribution
 pub(crate) struct Backward<'a, 't, T: Scalar> {
     pub(crate) inputs: &'a [Val<'t, T>],
+    /// The inputs' shapes. A rule that reads only these of an input (see
+    /// [`Op::reads_input`]) may be given a placeholder for its value.
+    pub(crate) shapes: &'a [Shape],
     pub(crate) output: &'a Val<'t, T>,
     pub(crate) grad: &'a Val<'t, T>,
     pub(crate) wants: &'a [bool],
@@ -97,6 +100,47 @@ impl<T: Scalar> Op<T> {
             Op::Fused(r) => r.name(),
             Op::FusedOutput(k) => format!("fused output {k}"),
         }
+    }
+
+    /// Whether this op's backward rule reads the value of input `k` (a
+    /// rearrangement, a sum or difference, or a scaling does not: it needs
+    /// the input's shape at most). The sweep does not recompute a
+    /// checkpointed value for a rule that does not read it.
+    pub(crate) fn reads_input(&self, _k: usize) -> bool {
+        use unary::Unary;
+        !matches!(
+            self,
+            Op::Shape(_)
+                | Op::Binary(binary::Binary::Add | binary::Binary::Sub)
+                | Op::Unary(Unary::Neg | Unary::OneMinus | Unary::Scale(_) | Unary::AddScalar(_))
+                | Op::FusedOutput(_)
+        )
+    }
+
+    /// This op's value recomputed from its inputs' values `x` (`shape` is
+    /// the value's recorded shape), with the kernels its `Var` method ran:
+    /// equal to the recorded value bit for bit. How a checkpoint restores
+    /// the values it dropped. A region's outputs are recomputed together
+    /// (`Region::forward`); leaves and constants have no inputs to
+    /// recompute from.
+    ///
+    /// # Errors
+    /// Only a custom op's forward can fail (its own error).
+    pub(crate) fn forward(&self, x: &[Tensor<T>], shape: &Shape) -> Result<Tensor<T>> {
+        Ok(match self {
+            Op::Leaf | Op::Constant | Op::Fused(_) | Op::FusedOutput(_) => {
+                unreachable!("{} is not recomputed on its own", self.name())
+            }
+            Op::Unary(u) => u.forward(&x[0]),
+            Op::Binary(b) => b.forward(&x[0], &x[1])?,
+            Op::Reduce(r) => r.forward(&x[0], shape)?,
+            Op::MatMul { trans_a, trans_b } => matmul::tensor_product(&x[0], *trans_a, &x[1], *trans_b)?,
+            Op::Shape(s) => s.forward(x, shape)?,
+            Op::LayerNorm(l) => l.forward(&x[0], &x[1..]),
+            Op::Index(ix) => ix.forward(x)?,
+            Op::Select(sel) => sel.forward(&x[0], &x[1])?,
+            Op::Custom(c) => c.forward(&x.iter().collect::<Vec<_>>())?,
+        })
     }
 
     /// The contributions of this op's backward rule (which lives next to

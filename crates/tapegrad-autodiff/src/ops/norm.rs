@@ -79,7 +79,7 @@ impl<T: Scalar> LayerNorm<T> {
         (gain, bias)
     }
 
-    fn forward(&self, x: &Tensor<T>, rest: &[Tensor<T>]) -> Tensor<T> {
+    pub(crate) fn forward(&self, x: &Tensor<T>, rest: &[Tensor<T>]) -> Tensor<T> {
         let (gain, bias) = self.affine(rest);
         let mut y = x.data().to_vec();
         for row in y.chunks_mut(self.n.max(1)) {

@@ -26,6 +26,18 @@ impl Reduce {
         }
     }
 
+    /// The reduced (or broadcast) value, of the recorded `shape` (see
+    /// `Op::forward`).
+    pub(crate) fn forward<T: Scalar>(&self, x: &Tensor<T>, shape: &Shape) -> tapegrad_tensor::Result<Tensor<T>> {
+        match *self {
+            Reduce::SumAxis { axis, keepdim } => x.try_sum_axis(axis, keepdim),
+            Reduce::SumAll => Ok(Tensor::scalar(x.sum_all())),
+            Reduce::MaxAxis { axis, keepdim } => x.try_max_axis(axis, keepdim),
+            Reduce::SumTo => x.try_sum_to(shape),
+            Reduce::BroadcastTo => x.try_broadcast_to(shape),
+        }
+    }
+
     /// `dL/dx` from the output gradient `g`, for the derivative of each
     /// method's doc.
     pub(crate) fn backward<'t, T: Scalar>(&self, x: &Val<'t, T>, y: &Val<'t, T>, g: &Val<'t, T>) -> Val<'t, T> {

@@ -34,10 +34,10 @@ impl ShapeOp {
     /// gradient zero-padded; a first-order sweep takes it as a slice of the
     /// input's gradient instead, with no padding.
     pub(crate) fn backward<'t, T: Scalar>(&self, cx: &Backward<'_, 't, T>) -> Contributions<'t, T> {
-        let (inputs, g) = (cx.inputs, cx.grad);
-        let xs = inputs[0].shape();
+        let g = cx.grad;
+        let xs = &cx.shapes[0];
         let gx = match *self {
-            ShapeOp::Reshape => g.reshape(&xs),
+            ShapeOp::Reshape => g.reshape(xs),
             ShapeOp::Transpose(a1, a2) => g.transpose(a1, a2),
             ShapeOp::Narrow { axis, start } => match (cx.first_order, g) {
                 (true, Val::Tensor(grad)) => return smallvec::smallvec![Some(Contribution::Slice { axis, start, grad: grad.clone() })],
@@ -46,8 +46,8 @@ impl ShapeOp {
             ShapeOp::Pad { axis, before } => g.narrow(axis, before, xs[axis]),
             ShapeOp::Concat { axis } => {
                 let mut start = 0;
-                return dense(inputs.iter().zip(cx.wants).map(|(x, &w)| {
-                    let len = x.shape()[axis];
+                return dense(cx.shapes.iter().zip(cx.wants).map(|(x, &w)| {
+                    let len = x[axis];
                     let gx = w.then(|| g.narrow(axis, start, len));
                     start += len;
                     gx
@@ -55,6 +55,19 @@ impl ShapeOp {
             }
         };
         dense([Some(gx)])
+    }
+}
+
+impl ShapeOp {
+    /// The rearranged value, of the recorded `shape` (see `Op::forward`).
+    pub(crate) fn forward<T: Scalar>(&self, x: &[Tensor<T>], shape: &Shape) -> tapegrad_tensor::Result<Tensor<T>> {
+        match *self {
+            ShapeOp::Reshape => x[0].try_reshape(shape),
+            ShapeOp::Transpose(a1, a2) => x[0].try_transpose(a1, a2),
+            ShapeOp::Narrow { axis, start } => x[0].try_narrow(axis, start, shape[axis]),
+            ShapeOp::Pad { axis, before } => x[0].try_pad_axis(axis, before, shape[axis] - x[0].shape()[axis] - before),
+            ShapeOp::Concat { axis } => Tensor::try_concat(&x.iter().collect::<Vec<_>>(), axis),
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub(crate) use contribution::{add_in_place, dense, Contribution, Contributions};
 pub use gradients::Gradients;
 pub(crate) use pieces::Pieces;
 
+use crate::checkpoint::Restored;
 use crate::ops::{Backward, Op};
 use crate::{AutodiffError, Result, Tape, Val, Var};
 use contribution::Deferred;
@@ -82,29 +83,36 @@ pub(crate) fn sweep<'t, T: Scalar>(
         state.grads[output as usize] = Some(seed);
     }
     let mut found: NodeMap<Val<'t, T>> = NodeMap::default();
-    for i in (lowest..n).rev() {
-        let g = state.take(i)?;
-        if let (Some(g), true) = (&g, want[i]) {
-            found.insert(i, g.clone());
-        }
-        let others = state.outputs.remove(&i);
-        let totals = match (g, others) {
-            (None, None) => continue,
-            (Some(g), None) => state.visit(i, g, &[], &want)?,
-            (g, Some(mut others)) => {
-                // A multi-output node: every output's gradient, its own first.
-                others[0] = g;
-                let zero = state.zero(i);
-                state.visit(i, others[0].clone().unwrap_or(zero), &others, &want)?
+    let result: Result<()> = (|| {
+        for i in (lowest..n).rev() {
+            state.restored.release_above(tape, i);
+            let g = state.take(i)?;
+            if let (Some(g), true) = (&g, want[i]) {
+                found.insert(i, g.clone());
             }
-        };
-        // Output `k` of a fused region node `i` is node `i + k`.
-        for (k, t) in totals.into_iter().enumerate() {
-            if let (Some(t), true) = (t, want.get(i + k) == Some(&true)) {
-                found.insert(i + k, t);
+            let others = state.outputs.remove(&i);
+            let totals = match (g, others) {
+                (None, None) => continue,
+                (Some(g), None) => state.visit(i, g, &[], &want)?,
+                (g, Some(mut others)) => {
+                    // A multi-output node: every output's gradient, its own first.
+                    others[0] = g;
+                    let zero = state.zero(i);
+                    state.visit(i, others[0].clone().unwrap_or(zero), &others, &want)?
+                }
+            };
+            // Output `k` of a fused region node `i` is node `i + k`.
+            for (k, t) in totals.into_iter().enumerate() {
+                if let (Some(t), true) = (t, want.get(i + k) == Some(&true)) {
+                    found.insert(i + k, t);
+                }
             }
         }
-    }
+        Ok(())
+    })();
+    // Values a checkpoint dropped are dropped again, however the sweep ended.
+    state.restored.release_all(tape);
+    result?;
     Ok(wanted.iter().map(|&w| found.get(&(w as usize)).cloned()).collect())
 }
 
@@ -125,6 +133,8 @@ struct Sweep<'t, T: Scalar> {
     /// Gradients of the further outputs of multi-output nodes (fused
     /// regions), by output (index 0 is unused: it is the node's own slot).
     outputs: NodeMap<Vec<Option<Val<'t, T>>>>,
+    /// The checkpointed spans recomputed so far and not yet dropped again.
+    restored: Restored,
 }
 
 impl<'t, T: Scalar> Sweep<'t, T> {
@@ -138,7 +148,16 @@ impl<'t, T: Scalar> Sweep<'t, T> {
             }
         }
         let grads = vec![None; range.end];
-        Sweep { tape, first_order, needed, grads, deferred: NodeMap::default(), pieces: NodeMap::default(), outputs: NodeMap::default() }
+        Sweep {
+            tape,
+            first_order,
+            needed,
+            grads,
+            deferred: NodeMap::default(),
+            pieces: NodeMap::default(),
+            outputs: NodeMap::default(),
+            restored: Restored::default(),
+        }
     }
 
     /// The whole gradient of node `i`, its pending product and pieces added
@@ -172,16 +191,30 @@ impl<'t, T: Scalar> Sweep<'t, T> {
         if !wants.iter().any(|&w| w) && !totals_wanted {
             return Ok(Vec::new());
         }
+        self.restored.prepare(self.tape, i, &op, &parents)?;
         let (inputs, output) = self.values(i, &parents);
+        let shapes: SmallVec<[Shape; 2]> = {
+            let inner = self.tape.inner.borrow();
+            parents.iter().map(|&p| inner.nodes[p as usize].shape.clone()).collect()
+        };
         let anomaly = self.tape.anomaly.get();
-        let cx = Backward { inputs: &inputs, output: &output, grad: &g, wants: &wants, first_order: self.first_order, anomaly, outputs };
+        let cx = Backward {
+            inputs: &inputs,
+            shapes: &shapes,
+            output: &output,
+            grad: &g,
+            wants: &wants,
+            first_order: self.first_order,
+            anomaly,
+            outputs,
+        };
         let (contributions, totals) = match &op {
             Op::Fused(r) => r.backward_with_totals(&cx)?,
             op => (op.backward(&cx)?, Vec::new()),
         };
         for ((k, &p), c) in parents.iter().enumerate().zip(contributions) {
             if let (Some(c), true) = (c, wants[k]) {
-                self.accept(i, p as usize, &inputs[k], c)?;
+                self.accept(i, p as usize, &shapes[k], c)?;
             }
         }
         Ok(totals)
@@ -190,7 +223,7 @@ impl<'t, T: Scalar> Sweep<'t, T> {
     /// Zeros of node `i`'s shape: the gradient of a multi-output node's
     /// first output when only its others received one.
     fn zero(&self, i: usize) -> Val<'t, T> {
-        let z = Tensor::zeros(self.tape.inner.borrow().nodes[i].value.shape());
+        let z = Tensor::zeros(&self.tape.inner.borrow().nodes[i].shape);
         if self.first_order {
             Val::Tensor(z)
         } else {
@@ -210,12 +243,12 @@ impl<'t, T: Scalar> Sweep<'t, T> {
         (parents.iter().map(|&p| value(p as usize)).collect(), value(i))
     }
 
-    /// Adds the contribution `c` of node `user` to its input `p` (whose
-    /// value is `input`).
-    fn accept(&mut self, user: usize, p: usize, input: &Val<'t, T>, c: Contribution<'t, T>) -> Result<()> {
+    /// Adds the contribution `c` of node `user` to its input `p` (of
+    /// shape `shape`).
+    fn accept(&mut self, user: usize, p: usize, shape: &Shape, c: Contribution<'t, T>) -> Result<()> {
         match c {
             Contribution::Dense(gp) => {
-                let gp = self.unbroadcast(user, gp, &input.shape())?;
+                let gp = self.unbroadcast(user, gp, shape)?;
                 self.check_finite(user, || gp.value())?;
                 accumulate(&mut self.grads[p], gp);
             }
@@ -228,7 +261,7 @@ impl<'t, T: Scalar> Sweep<'t, T> {
                 }
                 let parts = self.pieces.entry(p).or_insert_with(|| Pieces::new(axis));
                 parts.push(start, grad);
-                if parts.elements() >= input.shape().iter().product::<usize>() {
+                if parts.elements() >= shape.iter().product::<usize>() {
                     let parts = self.pieces.remove(&p).expect("just inserted");
                     self.gather(p, parts)?;
                 }
@@ -248,7 +281,7 @@ impl<'t, T: Scalar> Sweep<'t, T> {
 
     /// Adds the pieces of node `p`'s gradient into its slot.
     fn gather(&mut self, p: usize, parts: Pieces<T>) -> Result<()> {
-        let shape = Shape::from_slice(self.tape.inner.borrow().nodes[p].value.shape());
+        let shape = self.tape.inner.borrow().nodes[p].shape.clone();
         let acc = self.grads[p].take().map(|g| match g {
             Val::Tensor(t) => t,
             v => v.value(),

@@ -8,6 +8,7 @@
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
 mod checker;
+mod checkpoint;
 mod compositions;
 mod errors;
 mod extremes;
