@@ -61,13 +61,15 @@ impl<T: Scalar> Tape<T> {
     /// outer span).
     ///
     /// ```
-    /// use tapegrad_autodiff::{Tape, Tensor};
+    /// use tapegrad_autodiff::{Tape, Tensor, Var};
+    /// fn f<'t>(x: Var<'t, f64>) -> Var<'t, f64> {
+    ///     x.tanh().exp().square().sum_all()
+    /// }
     /// let tape = Tape::<f64>::new();
     /// let x = tape.leaf(Tensor::from_vec(vec![0.5, -1.0, 2.0], &[3]));
-    /// let f = |x: tapegrad_autodiff::Var<'_, f64>| x.tanh().exp().square().sum_all();
-    /// let plain = tape.backward(f(x)).unwrap().get(x).unwrap();
+    /// let plain = tape.backward(f(x)).unwrap().get(x).unwrap().clone();
     /// let y = tape.checkpoint(|| f(x)); // the tanh, exp and square values are dropped
-    /// let checkpointed = tape.backward(y).unwrap().get(x).unwrap();
+    /// let checkpointed = tape.backward(y).unwrap().get(x).unwrap().clone();
     /// assert_eq!(plain, checkpointed); // bit for bit
     /// ```
     ///

@@ -58,6 +58,40 @@ impl ShapeOp {
     }
 }
 
+impl<T: Scalar> crate::Tape<T> {
+    /// After a concatenation `whole` whose parts are contiguous blocks of
+    /// it (along its first axis, or one whose leading axes are all 1),
+    /// points each part's value at its block of `whole` (a window of the
+    /// same buffer, equal bit for bit), and likewise the value a part
+    /// reshapes (a stacked step's output, unsqueezed): the parts' own
+    /// buffers are freed, so a stacked sequence is held once, not twice.
+    fn alias_blocks(&self, whole: u32, parts: &[Var<'_, T>]) {
+        let mut inner = self.inner.borrow_mut();
+        let y = inner.nodes[whole as usize].value.clone();
+        let flat = y.reshape(&[y.numel()]);
+        let mut start = 0;
+        for v in parts.iter().filter(|v| v.id & crate::ops::fused::LOCAL == 0) {
+            let node = &inner.nodes[v.id as usize];
+            let n = node.shape.iter().product::<usize>();
+            let block = flat.narrow(0, start, n);
+            start += n;
+            if node.released || !node.requires_grad || matches!(node.op, Op::Leaf) {
+                continue;
+            }
+            let reshaped_parent = match (&node.op, node.parents.first()) {
+                (Op::Shape(ShapeOp::Reshape), Some(&p)) if node.value.shares_buffer(&inner.nodes[p as usize].value) => Some(p),
+                _ => None,
+            };
+            let node = &mut inner.nodes[v.id as usize];
+            node.value = block.reshape(&node.shape);
+            if let Some(p) = reshaped_parent {
+                let parent = &mut inner.nodes[p as usize];
+                parent.value = block.reshape(&parent.shape);
+            }
+        }
+    }
+}
+
 impl ShapeOp {
     /// The rearranged value, of the recorded `shape` (see `Op::forward`).
     pub(crate) fn forward<T: Scalar>(&self, x: &[Tensor<T>], shape: &Shape) -> tapegrad_tensor::Result<Tensor<T>> {
@@ -208,7 +242,12 @@ impl<'t, T: Scalar> Var<'t, T> {
         let values: Vec<Tensor<T>> = vars.iter().map(|v| v.value()).collect();
         let refs: Vec<&Tensor<T>> = values.iter().collect();
         let y = Tensor::try_concat(&refs, axis)?;
-        first.tape.record(y, Op::Shape(ShapeOp::Concat { axis }), vars)
+        let whole = first.tape.record(y, Op::Shape(ShapeOp::Concat { axis }), vars)?;
+        drop(values);
+        if first.shape()[..axis].iter().all(|&d| d == 1) {
+            whole.tape.alias_blocks(whole.id, vars);
+        }
+        Ok(whole)
     }
     /// Panicking form of [`Var::try_concat`].
     ///

@@ -222,3 +222,36 @@ fn a_custom_op_is_recomputed_by_its_forward() {
         assert!((a - b).abs() <= 1e-6 * b.abs(), "{a} vs {b}");
     }
 }
+
+#[test]
+fn a_stacked_sequence_is_held_once() {
+    let tape = Tape::<f64>::new();
+    let w = tape.leaf(Tensor::from_vec(vec![0.5, -0.25], &[1, 2]));
+    let mut h = tape.leaf(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]));
+    let mut steps = Vec::new();
+    for _ in 0..4 {
+        h = (h * w).tanh();
+        steps.push(h);
+    }
+    let y = Var::stack(&steps, 0);
+    // Every step's value is now a window of the stacked buffer.
+    for (k, s) in steps.iter().enumerate() {
+        assert!(s.value().shares_buffer(&y.value()), "step {k}");
+        assert_eq!(s.value().data(), y.value().narrow(0, k, 1).data());
+    }
+    let g = tape.grad(y.square().sum_all(), &[w]).unwrap();
+    let plain = {
+        let t = Tape::<f64>::new();
+        let w = t.leaf(w.value());
+        let mut h = t.leaf(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]));
+        let mut sum = t.scalar(0.0);
+        for _ in 0..4 {
+            h = (h * w).tanh();
+            sum = sum + h.square().sum_all();
+        }
+        t.grad(sum, &[w]).unwrap()
+    };
+    for (a, b) in g[0].data().iter().zip(plain[0].data()) {
+        assert!((a - b).abs() <= 1e-14 * b.abs().max(1.0), "{a} vs {b}");
+    }
+}
