@@ -57,7 +57,8 @@ pub use io::{
     to_safetensors_bytes_as, Metadata, NamedTensors, Storage, VectorFileError, WordVectors,
 };
 pub use recurrent::{
-    lengths_from_mask, uniform_init, Activation, Cell, GruCell, LstmCell, LstmState, Rnn, RnnCell, RnnOutput, RnnSpec, Sequence, State,
+    lengths_from_mask, uniform_init, Activation, Cell, Checkpoint, GruCell, LstmCell, LstmState, Rnn, RnnCell, RnnOutput, RnnSpec,
+    Segments, Sequence, State,
 };
 pub use research::{
     adding_problem, check_cell, gradcheck_layer, gradient_flow, AddingVariant, CellCase, CellCheckOptions, CellCheckReport, CellProperty,

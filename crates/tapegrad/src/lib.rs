@@ -115,8 +115,8 @@ pub mod prelude {
     pub use tapegrad_autodiff::{check_fn, gradcheck, AutodiffError, CheckMode, CustomOp, Fusion, GradcheckOptions, Tape, Val, Var};
     pub use tapegrad_nn::{
         bce_with_logits, clip_grad_norm, cross_entropy, gradcheck_layer, mse_loss, Activation, Adam, Attention, AttentionKind, BeamOptions,
-        Binding, Cell, Crf, Embedding, GruCell, LayerCheckOptions, LayerNorm, Linear, LstmCell, LstmState, Module, NnError, Optimizer,
-        Param, Reduction, Rnn, RnnCell, RnnSpec, Seq2Seq, Sgd, State, Trainable, WordVectors,
+        Binding, Cell, Checkpoint, Crf, Embedding, GruCell, LayerCheckOptions, LayerNorm, Linear, LstmCell, LstmState, Module, NnError,
+        Optimizer, Param, Reduction, Rnn, RnnCell, RnnSpec, Segments, Seq2Seq, Sgd, State, Trainable, WordVectors,
     };
     pub use tapegrad_tensor::{Scalar, Tensor, TensorError};
 }

@@ -71,24 +71,44 @@ impl<T: Scalar> crate::Tape<T> {
         let flat = y.reshape(&[y.numel()]);
         let mut start = 0;
         for v in parts.iter().filter(|v| v.id & crate::ops::fused::LOCAL == 0) {
-            let node = &inner.nodes[v.id as usize];
-            let n = node.shape.iter().product::<usize>();
-            let block = flat.narrow(0, start, n);
+            let n = inner.nodes[v.id as usize].shape.iter().product::<usize>();
+            repoint(&mut inner.nodes, v.id, &flat.narrow(0, start, n));
             start += n;
-            if node.released || !node.requires_grad || matches!(node.op, Op::Leaf) {
-                continue;
-            }
-            let reshaped_parent = match (&node.op, node.parents.first()) {
-                (Op::Shape(ShapeOp::Reshape), Some(&p)) if node.value.shares_buffer(&inner.nodes[p as usize].value) => Some(p),
-                _ => None,
-            };
-            let node = &mut inner.nodes[v.id as usize];
-            node.value = block.reshape(&node.shape);
-            if let Some(p) = reshaped_parent {
-                let parent = &mut inner.nodes[p as usize];
-                parent.value = block.reshape(&parent.shape);
-            }
         }
+    }
+}
+
+/// Points node `id`'s value at `block` (its elements, flat), and through a
+/// reshape or a leading-axis concatenation whose inputs share its old
+/// buffer, theirs too (a step's output inside a stacked segment).
+fn repoint<T: Scalar>(nodes: &mut [crate::tape::Node<T>], id: u32, block: &Tensor<T>) {
+    let node = &nodes[id as usize];
+    if node.released || !node.requires_grad || matches!(node.op, Op::Leaf) {
+        return;
+    }
+    let old = node.value.clone();
+    let shares = |p: u32| nodes[p as usize].value.shares_buffer(&old);
+    let through: Vec<(u32, usize)> = match node.op {
+        Op::Shape(ShapeOp::Reshape) => node.parents.iter().filter(|&&p| shares(p)).map(|&p| (p, 0)).collect(),
+        Op::Shape(ShapeOp::Concat { axis }) if node.shape[..axis].iter().all(|&d| d == 1) => {
+            let mut start = 0;
+            let mut inputs = Vec::new();
+            for &p in &node.parents {
+                if shares(p) {
+                    inputs.push((p, start));
+                }
+                start += nodes[p as usize].shape.iter().product::<usize>();
+            }
+            inputs
+        }
+        _ => Vec::new(),
+    };
+    let node = &mut nodes[id as usize];
+    node.value = block.reshape(&node.shape);
+    drop(old);
+    for (p, start) in through {
+        let n = nodes[p as usize].shape.iter().product::<usize>();
+        repoint(nodes, p, &block.narrow(0, start, n));
     }
 }
 

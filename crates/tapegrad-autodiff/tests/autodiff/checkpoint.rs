@@ -255,3 +255,26 @@ fn a_stacked_sequence_is_held_once() {
         assert!((a - b).abs() <= 1e-14 * b.abs().max(1.0), "{a} vs {b}");
     }
 }
+
+#[test]
+fn stacked_segments_of_a_sequence_are_held_once() {
+    let tape = Tape::<f32>::new();
+    let w = tape.leaf(Tensor::from_vec(vec![0.5, -0.25], &[1, 2]));
+    let mut h = tape.leaf(Tensor::ones(&[3, 2]));
+    let (mut steps, mut segments) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let mut seg = Vec::new();
+        for _ in 0..2 {
+            h = (h * w).tanh();
+            seg.push(h);
+        }
+        segments.push(Var::stack(&seg, 0));
+        steps.extend(seg);
+    }
+    let y = Var::concat(&segments, 0);
+    assert_eq!(y.shape().as_slice(), &[6, 3, 2]);
+    for (k, s) in steps.iter().chain(&segments).enumerate() {
+        assert!(s.value().shares_buffer(&y.value()), "value {k}");
+    }
+    assert_eq!(steps[4].value().data(), y.value().narrow(0, 4, 1).data());
+}

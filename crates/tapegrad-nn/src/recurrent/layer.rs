@@ -5,8 +5,9 @@ use rand::Rng;
 use tapegrad_autodiff::Var;
 use tapegrad_tensor::{Scalar, Tensor};
 
+use super::segments::Plan;
 use super::unroll::{check_state, reverse_time, unroll, validate, Place};
-use crate::{child_name, Binding, Cell, Module, NnError, Param, Result, Sequence};
+use crate::{child_name, Binding, Cell, Checkpoint, Module, NnError, Param, Result, Segments, Sequence};
 
 /// A recurrent layer over any [`Cell`], PyTorch's `nn.RNN`/`nn.LSTM`/`nn.GRU`
 /// generalised: `num_layers` stacked, optionally bidirectional (a forward
@@ -36,6 +37,7 @@ pub struct Rnn<C> {
     layers: Vec<(C, Option<C>)>,
     dropout: f64,
     batch_first: bool,
+    plan: Plan,
 }
 
 /// Everything a forward pass of [`Rnn`] computed.
@@ -64,7 +66,7 @@ impl<C> Rnn<C> {
         C: Cell<T>,
     {
         check_layers("Rnn::from_cells", &layers)?;
-        Ok(Rnn { layers, dropout: 0.0, batch_first: false })
+        Ok(Rnn { layers, dropout: 0.0, batch_first: false, plan: Plan::default() })
     }
 
     /// Dropout probability on the outputs of every layer but the last,
@@ -81,6 +83,26 @@ impl<C> Rnn<C> {
     /// `batch_first`).
     pub fn batch_first(mut self, batch_first: bool) -> Self {
         self.batch_first = batch_first;
+        self
+    }
+
+    /// How many steps run as one segment (default [`Segments::Auto`],
+    /// `⌈√T⌉`): each segment projects its steps' inputs in one product, and
+    /// is the unit [`Rnn::checkpoint`] recomputes.
+    ///
+    /// # Panics
+    /// For `Segments::Steps(0)`.
+    pub fn segments(mut self, segments: Segments) -> Self {
+        self.plan.segments = segments.check("Rnn::segments").unwrap_or_else(|e| panic!("{e}"));
+        self
+    }
+
+    /// Gradient checkpointing (default [`Checkpoint::Off`]): with
+    /// [`Checkpoint::On`], only each segment's last state keeps its value
+    /// for the backward pass, which recomputes the segment's steps; the
+    /// gradients are the same bit for bit. See [`Checkpoint`].
+    pub fn checkpoint(mut self, checkpoint: Checkpoint) -> Self {
+        self.plan.checkpoint = checkpoint;
         self
     }
 
@@ -138,13 +160,14 @@ impl<C> Rnn<C> {
             if k > 0 && self.dropout > 0.0 && bind.dropout_on() {
                 x = dropout(bind, x, self.dropout)?;
             }
-            let s_f = unroll(fwd, bind, x, init.map(|i| &i[k * dirs]), lengths, Place { layer: k, reverse: false })?;
+            let s_f = unroll(fwd, bind, x, init.map(|i| &i[k * dirs]), (lengths, self.plan), Place { layer: k, reverse: false })?;
             let mut out = s_f.output;
             last.push(s_f.last.clone());
             sequences.push(s_f);
             if let Some(rev) = rev {
                 let xr = reverse_time(x, lengths)?;
-                let s_r = unroll(rev, bind, xr, init.map(|i| &i[k * dirs + 1]), lengths, Place { layer: k, reverse: true })?;
+                let at = Place { layer: k, reverse: true };
+                let s_r = unroll(rev, bind, xr, init.map(|i| &i[k * dirs + 1]), (lengths, self.plan), at)?;
                 let out_r = reverse_time(s_r.output, lengths)?;
                 out = Var::try_concat(&[out, out_r], 2)?;
                 last.push(s_r.last.clone());

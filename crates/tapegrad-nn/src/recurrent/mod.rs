@@ -8,6 +8,7 @@ mod elman;
 mod gru;
 mod layer;
 mod lstm;
+mod segments;
 mod spec;
 mod unroll;
 
@@ -17,5 +18,6 @@ pub use gru::GruCell;
 pub(crate) use layer::dropout;
 pub use layer::{Rnn, RnnOutput};
 pub use lstm::{LstmCell, LstmState};
+pub use segments::{Checkpoint, Segments};
 pub use spec::RnnSpec;
 pub use unroll::{lengths_from_mask, Sequence};

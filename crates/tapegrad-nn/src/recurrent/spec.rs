@@ -4,7 +4,7 @@ use rand::Rng;
 use tapegrad_tensor::Scalar;
 
 use super::layer::check_dropout;
-use crate::{Activation, Cell, GruCell, LstmCell, NnError, Result, Rnn, RnnCell};
+use crate::{Activation, Cell, Checkpoint, GruCell, LstmCell, NnError, Result, Rnn, RnnCell, Segments};
 
 /// The shape of a recurrent layer before its cells exist: input and hidden
 /// sizes, then layers, directions, dropout and layout by name, then the
@@ -33,13 +33,24 @@ pub struct RnnSpec {
     bidirectional: bool,
     dropout: f64,
     batch_first: bool,
+    segments: Segments,
+    checkpoint: Checkpoint,
 }
 
 impl Rnn<()> {
     /// A layer of `input` features in and `hidden` units per direction,
     /// by default one layer, one direction, no dropout, time-major.
     pub fn spec(input: usize, hidden: usize) -> RnnSpec {
-        RnnSpec { input, hidden, layers: 1, bidirectional: false, dropout: 0.0, batch_first: false }
+        RnnSpec {
+            input,
+            hidden,
+            layers: 1,
+            bidirectional: false,
+            dropout: 0.0,
+            batch_first: false,
+            segments: Segments::Auto,
+            checkpoint: Checkpoint::Off,
+        }
     }
 }
 
@@ -61,18 +72,29 @@ impl RnnSpec {
         RnnSpec { batch_first: yes, ..self }
     }
 
+    /// Steps per segment (default [`Segments::Auto`]; see [`Rnn::segments`]).
+    pub fn segments(self, segments: Segments) -> Self {
+        RnnSpec { segments, ..self }
+    }
+    /// Gradient checkpointing (default off; see [`Rnn::checkpoint`]).
+    pub fn checkpoint(self, checkpoint: Checkpoint) -> Self {
+        RnnSpec { checkpoint, ..self }
+    }
+
     /// The layer with a cell `make(input_size)` per layer and direction, in
     /// PyTorch's order; checked as [`Rnn::from_cells`] checks (every cell's
     /// input size is what it receives, directions agree in hidden size).
     ///
     /// # Errors
-    /// [`NnError::Config`] for zero layers, a dropout outside `[0, 1)`, or
-    /// cells whose sizes do not fit the spec or each other.
+    /// [`NnError::Config`] for zero layers, a dropout outside `[0, 1)`,
+    /// segments of zero steps, or cells whose sizes do not fit the spec or
+    /// each other.
     pub fn try_cells<T: Scalar, C: Cell<T>>(self, mut make: impl FnMut(usize) -> C) -> Result<Rnn<C>> {
         let bad = |message: String| NnError::Config { op: "Rnn::spec", message };
         if self.layers == 0 {
             return Err(bad("layers must be at least 1".into()));
         }
+        let segments = self.segments.check("Rnn::spec")?;
         let dirs = if self.bidirectional { 2 } else { 1 };
         let layers: Vec<(C, Option<C>)> = (0..self.layers)
             .map(|k| {
@@ -88,7 +110,8 @@ impl RnnSpec {
         if layers[0].0.input_size() != self.input {
             return Err(bad(format!("layer 0 takes {} features but receives {}", layers[0].0.input_size(), self.input)));
         }
-        Ok(Rnn::from_cells(layers)?.dropout(check_dropout(self.dropout)?).batch_first(self.batch_first))
+        let layer = Rnn::from_cells(layers)?.dropout(check_dropout(self.dropout)?).batch_first(self.batch_first);
+        Ok(layer.segments(segments).checkpoint(self.checkpoint))
     }
 
     /// Panicking form of [`RnnSpec::try_cells`].

@@ -11,6 +11,7 @@ use smallvec::SmallVec;
 use tapegrad_autodiff::{Tape, Var};
 use tapegrad_tensor::{Scalar, Shape, Tensor};
 
+use super::segments::Plan;
 use crate::{Binding, Cell, NnError, Result, State};
 
 /// Every step of one unrolled direction.
@@ -209,24 +210,23 @@ fn checked_step<'t, T: Scalar, C: Cell<T>>(
 
 /// Runs `cell` over a validated time-major input `x` from `init` (or
 /// zeros), an initial state already checked against the cell's
-/// [`Cell::state_shapes`]. Reversal, if wanted, is done by the caller on
-/// `x` and on the output. The state each step returns is checked against
-/// those shapes too (for the rows that ran), so a cell's shape bug is
-/// named where it happens, as [`NnError::StateShape`] naming the cell,
-/// the step and `at`.
+/// [`Cell::state_shapes`], in the segments of `plan` (each projecting its
+/// steps' inputs at once; checkpointed if the plan says so). Reversal, if
+/// wanted, is done by the caller on `x` and on the output. The state each
+/// step returns is checked against those shapes too (for the rows that
+/// ran), so a cell's shape bug is named where it happens, as
+/// [`NnError::StateShape`] naming the cell, the step and `at`.
 pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
     cell: &C,
     bind: &Binding<'t, T>,
     x: Var<'t, T>,
     init: Option<&C::State<'t>>,
-    lengths: Option<&[usize]>,
+    (lengths, plan): (Option<&[usize]>, Plan),
     at: Place,
 ) -> Result<Sequence<'t, T, C::State<'t>>> {
     let s = x.shape();
     let (steps, batch) = (s[0], s[1]);
     let tape = bind.tape();
-    let hidden = cell.hidden_size();
-    let expected = cell.state_shapes(batch);
     let init = match init {
         Some(st) => st.clone(),
         None => cell.zero_state(tape, batch),
@@ -236,52 +236,90 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
         Some(_) => (x.try_index_select(1, &order)?, init.map(|v| Ok(v.try_index_select(0, &order)?))?),
         None => (x, init),
     };
-    // The input-only part of every step at once (one large product), then
-    // each step's rows of it.
-    let projected = cell.project(bind, x.try_reshape(&[steps * batch, s[2]])?)?;
-    let input_at = |t: usize, rows: usize| -> Result<Var<'t, T>> { Ok(projected.try_narrow(0, t * batch, rows)?) };
-    let step = |t: usize, xt: Var<'t, T>, st: &C::State<'t>| checked_step(cell, bind, (t, at), xt, st, &expected);
-    let mut outputs: Vec<Var<'t, T>> = Vec::with_capacity(steps);
+    let run = Run { cell, bind, x, lens: &lens, at, expected: cell.state_shapes(batch) };
+    let mut outputs = Vec::new();
     let mut states = Vec::with_capacity(steps);
     // Restores the caller's step however the loop ends (an error returned
     // by `?` from a cell included), so later ops are not filed under a
     // step of this layer.
     let _restore = RestoreStep(tape, tape.current_step());
-    for t in 0..steps {
-        tape.set_step(Some(t));
-        let active = lens.iter().take_while(|&&n| n > t).count();
-        if active == 0 {
-            // Every sequence has ended: nothing to compute.
-            outputs.push(tape.constant(Tensor::zeros(&[batch, hidden])));
-        } else if active == batch {
-            state = step(t, input_at(t, batch)?, &state)?;
-            outputs.push(state.output());
-        } else {
-            let xt = input_at(t, active)?;
-            let old = state.parts();
-            let head = state.map(|v| Ok(v.try_narrow(0, 0, active)?))?;
-            let new = step(t, xt, &head)?;
-            let out = new.output();
-            let zeros = tape.constant(Tensor::zeros(&[batch - active, hidden]));
-            outputs.push(Var::try_concat(&[out, zeros], 0)?);
-            let parts: SmallVec<[Var<'t, T>; 2]> = new
-                .parts()
-                .into_iter()
-                .zip(old)
-                .map(|(n, o)| Ok(Var::try_concat(&[n, o.try_narrow(0, active, batch - active)?], 0)?))
-                .collect::<Result<_>>()?;
-            state = C::State::from_parts(&parts);
-        }
-        states.push(state.clone());
+    for range in plan.ranges(steps, lens[0]) {
+        // Checkpointed, only the segment's outputs and last state keep
+        // their values.
+        let (out, parts) = plan.run(tape, || run.segment(range, &state, &mut states))?;
+        state = C::State::from_parts(&parts);
+        outputs.push(out);
     }
     drop(_restore);
-    let mut output = Var::try_stack(&outputs, 0)?;
+    let mut output = Var::try_concat(&outputs, 0)?;
     let mut last = state;
     if let Some(inv) = &inverse {
         output = output.try_index_select(1, inv)?;
         last = last.map(|v| Ok(v.try_index_select(0, inv)?))?;
     }
     Ok(Sequence { output, last, steps: states, inverse })
+}
+
+/// One direction's unrolling: the cell, its input `(T, B, I)` with the
+/// batch longest first, the lengths in that order, and the state shapes
+/// the cell declares.
+struct Run<'a, 't, T: Scalar, C> {
+    cell: &'a C,
+    bind: &'a Binding<'t, T>,
+    x: Var<'t, T>,
+    lens: &'a [usize],
+    at: Place,
+    expected: Vec<Shape>,
+}
+
+impl<'t, T: Scalar, C: Cell<T>> Run<'_, 't, T, C> {
+    /// Steps `range` from `state`: the input-only part of every step at
+    /// once (one product), then each step's rows of it. Returns the
+    /// segment's outputs `(len, B, H)` and the parts of its last state;
+    /// the state after each step is pushed onto `states`.
+    fn segment(
+        &self,
+        range: std::ops::Range<usize>,
+        state: &C::State<'t>,
+        states: &mut Vec<C::State<'t>>,
+    ) -> Result<(Var<'t, T>, Vec<Var<'t, T>>)> {
+        let (tape, s) = (self.bind.tape(), self.x.shape());
+        let (a, len, batch) = (range.start, range.len(), s[1]);
+        let hidden = self.cell.hidden_size();
+        let inputs = self.x.try_narrow(0, a, len)?.try_reshape(&[len * batch, s[2]])?;
+        let projected = self.cell.project(self.bind, inputs)?;
+        let input_at = |t: usize, rows: usize| -> Result<Var<'t, T>> { Ok(projected.try_narrow(0, (t - a) * batch, rows)?) };
+        let step = |t: usize, xt: Var<'t, T>, st: &C::State<'t>| checked_step(self.cell, self.bind, (t, self.at), xt, st, &self.expected);
+        let mut state = state.clone();
+        let mut outputs = Vec::with_capacity(len);
+        for t in range {
+            tape.set_step(Some(t));
+            let active = self.lens.iter().take_while(|&&n| n > t).count();
+            if active == 0 {
+                // Every sequence has ended: nothing to compute.
+                outputs.push(tape.constant(Tensor::zeros(&[batch, hidden])));
+            } else if active == batch {
+                state = step(t, input_at(t, batch)?, &state)?;
+                outputs.push(state.output());
+            } else {
+                let xt = input_at(t, active)?;
+                let old = state.parts();
+                let head = state.map(|v| Ok(v.try_narrow(0, 0, active)?))?;
+                let new = step(t, xt, &head)?;
+                let zeros = tape.constant(Tensor::zeros(&[batch - active, hidden]));
+                outputs.push(Var::try_concat(&[new.output(), zeros], 0)?);
+                let parts: SmallVec<[Var<'t, T>; 2]> = new
+                    .parts()
+                    .into_iter()
+                    .zip(old)
+                    .map(|(n, o)| Ok(Var::try_concat(&[n, o.try_narrow(0, active, batch - active)?], 0)?))
+                    .collect::<Result<_>>()?;
+                state = C::State::from_parts(&parts);
+            }
+            states.push(state.clone());
+        }
+        Ok((Var::try_stack(&outputs, 0)?, state.parts().into_vec()))
+    }
 }
 
 /// Per-sequence lengths from a `(T, B)` mask of ones (real steps) followed

@@ -4,6 +4,7 @@ mod adding;
 mod attention;
 mod bookkeeping;
 mod bptt;
+mod checkpoint;
 mod common;
 mod crf;
 mod errors;
