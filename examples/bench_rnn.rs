@@ -57,9 +57,16 @@ struct Args {
     /// Bidirectional layer.
     #[arg(long)]
     bidirectional: bool,
-    /// Timed iterations (after 3 warm-up iterations).
+    /// Timed iterations (after the warm-up iterations).
     #[arg(long, default_value_t = 20)]
     iters: usize,
+    /// Warm-up iterations, not timed.
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    /// Gradient checkpointing with segments of this many steps (0: off,
+    /// the layer's default segments of ⌈√T⌉ steps, every value kept).
+    #[arg(long, default_value_t = 0)]
+    checkpoint: usize,
     /// Threads for large matrix products.
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -103,39 +110,47 @@ impl Cell<f32> for CustomLstm {
     }
 }
 
-/// Times of the timed iterations (ms), and the forward pass's tape records
-/// per time step and direction (the layer's whole forward, divided by
-/// `T · directions`; parameter leaves and the input included).
-fn time<C: Cell<f32>>(layer: &Rnn<C>, x: &Tensor<f32>, iters: usize) -> (Vec<f64>, f64) {
+/// What [`time`] measured: the timed iterations (ms), the forward pass's
+/// tape records per time step and direction (the layer's whole forward,
+/// divided by `T · directions`; parameter leaves and the input included),
+/// and the MiB of values the tape held after the forward pass.
+struct Timing {
+    times: Vec<f64>,
+    records_per_step: f64,
+    held_mib: f64,
+}
+
+fn time<C: Cell<f32>>(layer: &Rnn<C>, x: &Tensor<f32>, a: &Args) -> Timing {
     let step = || {
         let tape = Tape::new();
         let bind = Binding::new(&tape);
         let out = layer.forward(&bind, tape.constant(x.clone()), None, None).expect("valid input");
-        let records = tape.len();
+        let (records, held) = (tape.len(), tape.held_values());
         let loss = out.output.square().mean_all();
         let grads = bind.grads(&tape.backward(loss).expect("scalar loss"));
         assert_eq!(grads.len(), layer.params().len());
-        records
+        (records, held)
     };
-    let mut records = 0;
-    for _ in 0..3 {
-        records = step(); // warm-up
+    let (mut records, mut held) = (0, 0);
+    for _ in 0..a.warmup {
+        (records, held) = step();
     }
-    let per_step = records as f64 / (x.shape()[0] * if layer.is_bidirectional() { 2 } else { 1 }) as f64;
-    let times = (0..iters)
+    let times = (0..a.iters)
         .map(|_| {
             let s = Instant::now();
-            step();
+            (records, held) = step();
             s.elapsed().as_secs_f64() * 1e3
         })
         .collect();
-    (times, per_step)
+    let records_per_step = records as f64 / (x.shape()[0] * if layer.is_bidirectional() { 2 } else { 1 }) as f64;
+    Timing { times, records_per_step, held_mib: (held * 4) as f64 / (1 << 20) as f64 }
 }
 
-/// Peak resident memory of this process in MiB (Linux), if known.
-fn peak_mib() -> Option<f64> {
+/// A memory figure of this process in MiB (Linux), if known: `VmHWM`
+/// (peak resident) or `VmRSS` (resident now).
+fn status_mib(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
 }
 
@@ -165,18 +180,24 @@ fn main() {
     }
     let mut rng = StdRng::seed_from_u64(0);
     let x = Tensor::<f32>::rand_uniform(&[a.seq, a.batch, a.input], -1.0, 1.0, &mut rng);
-    let (i, h, bi) = (a.input, a.hidden, a.bidirectional);
-    let (mut t, records) = match a.cell {
-        CellArg::Lstm => time(&Rnn::spec(i, h).bidirectional(bi).lstm::<f32, _>(&mut rng), &x, a.iters),
-        CellArg::Gru => time(&Rnn::spec(i, h).bidirectional(bi).gru::<f32, _>(&mut rng), &x, a.iters),
-        CellArg::Rnn => time(&Rnn::spec(i, h).bidirectional(bi).elman::<f32, _>(Activation::Tanh, &mut rng), &x, a.iters),
-        CellArg::CustomLstm => time(&Rnn::spec(i, h).bidirectional(bi).cells(|inp| CustomLstm::new(inp, h, &mut rng)), &x, a.iters),
-        CellArg::PeepholeLstm => {
-            time(&Rnn::spec(i, h).bidirectional(bi).cells(|inp| cells::PeepholeLstm::new(inp, h, &mut rng)), &x, a.iters)
-        }
-        CellArg::LnLstm => time(&Rnn::spec(i, h).bidirectional(bi).cells(|inp| cells::LnLstm::new(inp, h, &mut rng)), &x, a.iters),
+    let h = a.hidden;
+    let mut spec = Rnn::spec(a.input, h).bidirectional(a.bidirectional);
+    if a.checkpoint > 0 {
+        spec = spec.segments(Segments::Steps(a.checkpoint)).checkpoint(Checkpoint::On);
+    }
+    // Resident memory before the first step: the input and the weights.
+    let base = status_mib("VmRSS:");
+    let mut m = match a.cell {
+        CellArg::Lstm => time(&spec.lstm::<f32, _>(&mut rng), &x, &a),
+        CellArg::Gru => time(&spec.gru::<f32, _>(&mut rng), &x, &a),
+        CellArg::Rnn => time(&spec.elman::<f32, _>(Activation::Tanh, &mut rng), &x, &a),
+        CellArg::CustomLstm => time(&spec.cells(|inp| CustomLstm::new(inp, h, &mut rng)), &x, &a),
+        CellArg::PeepholeLstm => time(&spec.cells(|inp| cells::PeepholeLstm::new(inp, h, &mut rng)), &x, &a),
+        CellArg::LnLstm => time(&spec.cells(|inp| cells::LnLstm::new(inp, h, &mut rng)), &x, &a),
     };
+    let t = &mut m.times;
     t.sort_by(|p, q| p.partial_cmp(q).expect("finite times"));
+    let peak = status_mib("VmHWM:");
     let cell = match a.cell {
         CellArg::CustomLstm => "custom_lstm".to_string(),
         CellArg::PeepholeLstm => "peephole_lstm".to_string(),
@@ -184,7 +205,7 @@ fn main() {
         other => format!("{other:?}").to_lowercase(),
     };
     println!(
-        "{{\"framework\": \"tapegrad\", \"cell\": \"{cell}\", \"seq\": {}, \"batch\": {}, \"input\": {}, \"hidden\": {}, \"bidirectional\": {}, \"threads\": {}, \"iters\": {}, \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"max_ms\": {:.4}, \"peak_mib\": {}, \"records_per_step\": {:.1}}}",
+        "{{\"framework\": \"tapegrad\", \"cell\": \"{cell}\", \"seq\": {}, \"batch\": {}, \"input\": {}, \"hidden\": {}, \"bidirectional\": {}, \"threads\": {}, \"iters\": {}, \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"max_ms\": {:.4}, \"peak_mib\": {}, \"step_peak_mib\": {}, \"held_mib\": {:.1}, \"checkpoint\": {}, \"records_per_step\": {:.1}}}",
         a.seq,
         a.batch,
         a.input,
@@ -195,7 +216,10 @@ fn main() {
         t[t.len() / 2],
         t[0],
         t[t.len() - 1],
-        peak_mib().map_or("null".to_string(), |m| format!("{m:.1}")),
-        records
+        peak.map_or("null".to_string(), |m| format!("{m:.1}")),
+        peak.zip(base).map_or("null".to_string(), |(p, b)| format!("{:.1}", p - b)),
+        m.held_mib,
+        a.checkpoint,
+        m.records_per_step
     );
 }

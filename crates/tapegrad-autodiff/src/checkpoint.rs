@@ -1,5 +1,7 @@
 //! Gradient checkpointing: a span of the tape whose values are dropped
-//! after the forward pass and recomputed when the reverse sweep reaches it.
+//! after the forward pass and recomputed when the reverse sweep reaches it;
+//! and its mild form, a span that drops only the values no backward rule
+//! reads ([`Tape::keep_needed`]), which never needs recomputing.
 //!
 //! [`Tape::checkpoint`] runs a closure as usual, recording every op; when
 //! it returns, the values of the ops it recorded are dropped, except those
@@ -32,12 +34,23 @@ use tapegrad_tensor::{Scalar, Tensor};
 use crate::ops::Op;
 use crate::{RegionOutputs, Result, Tape};
 
-/// A checkpointed span of the tape: nodes `start..end`, of which `kept`
-/// (the closure's outputs) keep their values.
+/// A span of the tape, nodes `start..end`, and the nodes whose values it
+/// drops outside sweeps.
 pub(crate) struct Span {
     start: u32,
     end: u32,
-    kept: SmallVec<[u32; 4]>,
+    dropped: Vec<u32>,
+}
+
+/// Which values a span drops (besides never dropping leaves, constants and
+/// the closure's outputs).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Drop {
+    /// Every op's value: recomputed when the sweep reaches the span.
+    All,
+    /// Only values no backward rule recorded so far reads (their own op's
+    /// or a user's): nothing needs recomputing in the sweep.
+    Unread,
 }
 
 impl<T: Scalar> Tape<T> {
@@ -77,11 +90,47 @@ impl<T: Scalar> Tape<T> {
     /// If `f` panics (what it recorded keeps its values).
     #[track_caller]
     pub fn checkpoint<'t, O: RegionOutputs<'t, T>>(&'t self, f: impl FnOnce() -> O) -> O {
+        self.span(Drop::All, f)
+    }
+
+    /// Runs `f` keeping, of the values of the ops it records, only those a
+    /// backward rule reads (and those `f` returns): the values of a sum, a
+    /// difference, a rearrangement (a reshape, a narrow, a concatenation),
+    /// a selection, a reduction by sum, and the inputs of `exp`, `tanh`,
+    /// `sigmoid`, `sqrt` and `1/x`, which are differentiated through their
+    /// outputs, are dropped when `f` returns, unless an op recorded inside
+    /// reads them in its backward rule. This is what PyTorch keeps ("saved
+    /// tensors"); nothing is recomputed in the backward pass. A value read
+    /// later by an op recorded after `f` (or by `value()`) is recomputed
+    /// then, as in [`Tape::checkpoint`]. Gradients are unchanged, bit for
+    /// bit. Recurrent layers run each segment of steps this way.
+    ///
+    /// ```
+    /// use tapegrad_autodiff::{Tape, Tensor};
+    /// let tape = Tape::<f32>::new();
+    /// let x = tape.leaf(Tensor::ones(&[1000]));
+    /// let w = tape.leaf(Tensor::ones(&[1000]));
+    /// // `x + w` is read by nobody's rule (the tanh reads its own output).
+    /// let y = tape.keep_needed(|| ((x + w).tanh() * w).sum_all());
+    /// assert_eq!(tape.held_values(), 1000 + 1000 + 1000 + 1); // x, w, the tanh, y
+    /// let g = tape.backward(y).unwrap();
+    /// assert!((g.get(x).unwrap().data()[0] - (1.0 - 2f32.tanh().powi(2))).abs() < 1e-6);
+    /// ```
+    ///
+    /// # Panics
+    /// If `f` panics (what it recorded keeps its values).
+    #[track_caller]
+    pub fn keep_needed<'t, O: RegionOutputs<'t, T>>(&'t self, f: impl FnOnce() -> O) -> O {
+        self.span(Drop::Unread, f)
+    }
+
+    /// Runs `f` as a span that drops `what` when it returns.
+    fn span<'t, O: RegionOutputs<'t, T>>(&'t self, what: Drop, f: impl FnOnce() -> O) -> O {
         if self.checkpointing.get() || self.region.borrow().is_some() {
             return f();
         }
         struct Restore<'a>(&'a std::cell::Cell<bool>);
-        impl Drop for Restore<'_> {
+        impl std::ops::Drop for Restore<'_> {
             fn drop(&mut self) {
                 self.0.set(false);
             }
@@ -91,10 +140,10 @@ impl<T: Scalar> Tape<T> {
         let start = self.len() as u32;
         let out = f();
         drop(guard);
-        let mut kept = SmallVec::new();
+        let mut kept: SmallVec<[u32; 4]> = SmallVec::new();
         out.each_var(&mut |v| kept.push(v.id));
-        let span = Span { start, end: self.len() as u32, kept };
         let mut inner = self.inner.borrow_mut();
+        let span = Span::new(&inner.nodes, start, &kept, what);
         release(&mut inner.nodes, &span);
         inner.spans.push(span);
         out
@@ -136,12 +185,38 @@ impl<T: Scalar> Tape<T> {
     }
 }
 
-/// Drops the values of the span's ops other than its outputs.
+impl Span {
+    /// The span of nodes `start..` (to the tape's end) that drops `what`,
+    /// keeping `kept`.
+    fn new<T: Scalar>(nodes: &[crate::tape::Node<T>], start: u32, kept: &[u32], what: Drop) -> Self {
+        let end = nodes.len() as u32;
+        let mut read = vec![false; (end - start) as usize];
+        if what == Drop::Unread {
+            for node in &nodes[start as usize..] {
+                for (k, &p) in node.parents.iter().enumerate() {
+                    if p >= start && node.op.reads_input(k) {
+                        read[(p - start) as usize] = true;
+                    }
+                }
+            }
+        }
+        let dropped = (start..end)
+            .filter(|&j| {
+                let node = &nodes[j as usize];
+                let recomputable = node.requires_grad && !matches!(node.op, Op::Leaf | Op::Constant);
+                let unread = what == Drop::All || !(read[(j - start) as usize] || node.op.reads_output());
+                recomputable && unread && !kept.contains(&j)
+            })
+            .collect();
+        Span { start, end, dropped }
+    }
+}
+
+/// Drops the values `span` drops.
 fn release<T: Scalar>(nodes: &mut [crate::tape::Node<T>], span: &Span) {
-    for j in span.start..span.end {
+    for &j in &span.dropped {
         let node = &mut nodes[j as usize];
-        let recomputable = node.requires_grad && !matches!(node.op, Op::Leaf | Op::Constant);
-        if recomputable && !node.released && !span.kept.contains(&j) {
+        if !node.released {
             node.value = Tensor::from_vec(Vec::new(), &[0]);
             node.released = true;
         }
@@ -156,10 +231,10 @@ pub(crate) struct Restored {
 }
 
 impl Restored {
-    /// Makes the values node `i`'s rule reads available: its own, if it was
-    /// dropped, and each dropped parent's whose value the rule reads.
+    /// Makes the values node `i`'s rule reads available: its own and each
+    /// parent's, if the rule reads them and they were dropped.
     pub(crate) fn prepare<T: Scalar>(&mut self, tape: &Tape<T>, i: usize, op: &Op<T>, parents: &[u32]) -> Result<()> {
-        if tape.inner.borrow().nodes[i].released {
+        if op.reads_output() && tape.inner.borrow().nodes[i].released {
             self.restore_span_of(tape, i as u32)?;
         }
         for (k, &p) in parents.iter().enumerate() {

@@ -84,19 +84,28 @@ impl Case {
     }
 
     /// Recorded inside a checkpoint (its value dropped, then recomputed by
-    /// `Op::forward` in the sweep), the op gives the gradients it gives
-    /// without one, bit for bit.
+    /// `Op::forward` in the sweep), or inside `keep_needed` (its value
+    /// dropped unless a rule reads it, which `Op::reads_input` and
+    /// `Op::reads_output` must say right), the op gives the gradients it
+    /// gives outside, bit for bit.
     fn replays(&self) {
-        let grads = |checkpointed: bool| {
+        let grads = |span: u8| {
             let tape = Tape::<f64>::new();
             let v: Vec<Var<'_, f64>> = self.inputs.iter().map(|x| tape.leaf(x.clone())).collect();
             let body = || (self.f)(&tape, &v).map(|y| y.tanh().sum_all());
-            let y = if checkpointed { tape.checkpoint(body) } else { body() }.unwrap_or_else(|e| panic!("{}: {e}", self.name));
+            let y = match span {
+                0 => body(),
+                1 => tape.checkpoint(body),
+                _ => tape.keep_needed(body),
+            };
+            let y = y.unwrap_or_else(|e| panic!("{}: {e}", self.name));
             tape.grad(y, &v).unwrap_or_else(|e| panic!("{}: {e}", self.name))
         };
-        let (plain, replayed) = (grads(false), grads(true));
-        for (k, (a, b)) in plain.iter().zip(&replayed).enumerate() {
-            assert_eq!(a.data(), b.data(), "{}: input {k}'s gradient through a checkpoint", self.name);
+        let plain = grads(0);
+        for (span, name) in [(1, "a checkpoint"), (2, "keep_needed")] {
+            for (k, (a, b)) in plain.iter().zip(&grads(span)).enumerate() {
+                assert_eq!(a.data(), b.data(), "{}: input {k}'s gradient through {name}", self.name);
+            }
         }
     }
 }

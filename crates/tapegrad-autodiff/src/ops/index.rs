@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use smallvec::SmallVec;
-use tapegrad_tensor::{Scalar, Tensor};
+use tapegrad_tensor::{Scalar, Shape, Tensor};
 
 use crate::error::or_panic;
 use crate::ops::Op;
@@ -38,18 +38,12 @@ impl IndexOp {
         }
     }
 
-    pub(crate) fn backward<'t, T: Scalar>(
-        &self,
-        inputs: &[Val<'t, T>],
-        g: &Val<'t, T>,
-        wants: &[bool],
-    ) -> SmallVec<[Option<Val<'t, T>>; 2]> {
-        let xs = inputs[0].shape();
+    pub(crate) fn backward<'t, T: Scalar>(&self, xs: &Shape, g: &Val<'t, T>, wants: &[bool]) -> SmallVec<[Option<Val<'t, T>>; 2]> {
         match self {
-            IndexOp::Select { axis, idx } => smallvec::smallvec![Some(g.zeros_like_shape(&xs).index_add(*axis, idx, g))],
+            IndexOp::Select { axis, idx } => smallvec::smallvec![Some(g.zeros_like_shape(xs).index_add(*axis, idx, g))],
             IndexOp::Add { axis, idx } => smallvec::smallvec![wants[0].then(|| g.clone()), wants[1].then(|| g.index_select(*axis, idx))],
             IndexOp::Gather { axis, idx, idx_shape } => {
-                smallvec::smallvec![Some(g.zeros_like_shape(&xs).scatter_add(*axis, idx, idx_shape, g))]
+                smallvec::smallvec![Some(g.zeros_like_shape(xs).scatter_add(*axis, idx, idx_shape, g))]
             }
             IndexOp::Scatter { axis, idx, idx_shape } => {
                 smallvec::smallvec![wants[0].then(|| g.clone()), wants[1].then(|| g.gather(*axis, idx, idx_shape))]

@@ -102,18 +102,46 @@ impl<T: Scalar> Op<T> {
         }
     }
 
-    /// Whether this op's backward rule reads the value of input `k` (a
-    /// rearrangement, a sum or difference, or a scaling does not: it needs
-    /// the input's shape at most). The sweep does not recompute a
-    /// checkpointed value for a rule that does not read it.
+    /// Whether this op's backward rule reads the value of input `k`: a
+    /// rearrangement, a sum or difference, a scaling, a selection or a
+    /// reduction by sum needs its input's shape at most, and `exp`, `tanh`,
+    /// `sigmoid`, `sqrt` and `1/x` read their output instead. What a
+    /// checkpoint need not keep or recompute (see `checkpoint.rs`).
     pub(crate) fn reads_input(&self, _k: usize) -> bool {
         use unary::Unary;
         !matches!(
             self,
             Op::Shape(_)
                 | Op::Binary(binary::Binary::Add | binary::Binary::Sub)
-                | Op::Unary(Unary::Neg | Unary::OneMinus | Unary::Scale(_) | Unary::AddScalar(_))
+                | Op::Unary(
+                    Unary::Neg
+                        | Unary::OneMinus
+                        | Unary::Scale(_)
+                        | Unary::AddScalar(_)
+                        | Unary::Exp
+                        | Unary::Tanh
+                        | Unary::Sigmoid
+                        | Unary::Sqrt
+                        | Unary::Recip
+                )
+                | Op::Reduce(reduce::Reduce::SumAxis { .. } | reduce::Reduce::SumAll | reduce::Reduce::SumTo | reduce::Reduce::BroadcastTo)
+                | Op::Select(_)
+                | Op::Index(_)
                 | Op::FusedOutput(_)
+        )
+    }
+
+    /// Whether this op's backward rule reads its own output's value.
+    pub(crate) fn reads_output(&self) -> bool {
+        use unary::Unary;
+        matches!(
+            self,
+            Op::Unary(Unary::Exp | Unary::Tanh | Unary::Sigmoid | Unary::Sqrt | Unary::Recip)
+                | Op::Binary(binary::Binary::Div)
+                | Op::Reduce(reduce::Reduce::MaxAxis { .. })
+                | Op::LayerNorm(_)
+                | Op::Custom(_)
+                | Op::Fused(_)
         )
     }
 
@@ -155,11 +183,11 @@ impl<T: Scalar> Op<T> {
             Op::Leaf | Op::Constant => SmallVec::new(),
             Op::Unary(u) => dense([Some(u.backward(&x[0], y, g))]),
             Op::Binary(b) => dense(b.backward(&x[0], &x[1], y, g, wants)),
-            Op::Reduce(r) => dense([Some(r.backward(&x[0], y, g))]),
+            Op::Reduce(r) => dense([Some(r.backward(&x[0], &cx.shapes[0], y, g))]),
             Op::MatMul { trans_a, trans_b } => matmul::backward(*trans_a, *trans_b, cx),
             Op::Shape(s) => s.backward(cx),
             Op::LayerNorm(l) => dense(l.backward(x, g, wants)),
-            Op::Index(ix) => dense(ix.backward(x, g, wants)),
+            Op::Index(ix) => dense(ix.backward(&cx.shapes[0], g, wants)),
             Op::Select(sel) => dense(sel.backward(g, wants)),
             Op::Custom(c) => custom::backward(c.as_ref(), cx)?,
             Op::Fused(r) => r.backward(cx)?,

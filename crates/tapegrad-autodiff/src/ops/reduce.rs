@@ -40,19 +40,18 @@ impl Reduce {
 
     /// `dL/dx` from the output gradient `g`, for the derivative of each
     /// method's doc.
-    pub(crate) fn backward<'t, T: Scalar>(&self, x: &Val<'t, T>, y: &Val<'t, T>, g: &Val<'t, T>) -> Val<'t, T> {
-        let xs = x.shape();
+    pub(crate) fn backward<'t, T: Scalar>(&self, x: &Val<'t, T>, xs: &Shape, y: &Val<'t, T>, g: &Val<'t, T>) -> Val<'t, T> {
         match *self {
-            Reduce::SumAxis { axis, keepdim } => keep_axis(g, axis, keepdim, &xs).broadcast_to(&xs),
-            Reduce::SumAll => g.broadcast_to(&xs),
+            Reduce::SumAxis { axis, keepdim } => keep_axis(g, axis, keepdim, xs).broadcast_to(xs),
+            Reduce::SumAll => g.broadcast_to(xs),
             Reduce::MaxAxis { axis, keepdim } => {
-                let ymax = keep_axis(y, axis, keepdim, &xs).value();
+                let ymax = keep_axis(y, axis, keepdim, xs).value();
                 let hit = x.value().try_eq(&ymax).expect("max_axis backward: the maximum broadcasts against its input");
                 let count = hit.sum_axis(axis, true);
-                keep_axis(g, axis, keepdim, &xs).broadcast_to(&xs).mul_const(&hit.div(&count))
+                keep_axis(g, axis, keepdim, xs).broadcast_to(xs).mul_const(&hit.div(&count))
             }
-            Reduce::SumTo => g.broadcast_to(&xs),
-            Reduce::BroadcastTo => g.sum_to(&xs),
+            Reduce::SumTo => g.broadcast_to(xs),
+            Reduce::BroadcastTo => g.sum_to(xs),
         }
     }
 }

@@ -278,3 +278,41 @@ fn stacked_segments_of_a_sequence_are_held_once() {
     }
     assert_eq!(steps[4].value().data(), y.value().narrow(0, 4, 1).data());
 }
+
+#[test]
+fn keep_needed_drops_only_unread_values_and_changes_no_gradient() {
+    let run = |lean: bool| {
+        let tape = Tape::<f64>::new();
+        let v: Vec<Var<'_, f64>> = inputs::<f64>(5, 4).into_iter().map(|x| tape.leaf(x)).collect();
+        let body = || unrolled(&tape, &v, 5, 0);
+        let y = if lean { tape.keep_needed(body) } else { body() }.unwrap();
+        let held = tape.held_values();
+        let g = tape.grad(y, &v).unwrap();
+        (g, held, tape.held_values())
+    };
+    let ((g0, held0, _), (g, held, after)) = (run(false), run(true));
+    for (k, (a, b)) in g.iter().zip(&g0).enumerate() {
+        assert_eq!(a.data(), b.data(), "gradient {k}");
+    }
+    assert!(held < held0, "{held} values held, {held0} keeping everything");
+    assert_eq!(after, held, "nothing was recomputed and kept");
+}
+
+#[test]
+fn a_value_keep_needed_dropped_is_recomputed_for_a_later_reader() {
+    let tape = Tape::<f64>::new();
+    let x = tape.leaf(Tensor::from_vec(vec![0.5, -1.5], &[2]));
+    let mut sum = None;
+    let y = tape.keep_needed(|| {
+        let s = x + x.scale(2.0); // read by no rule inside: dropped
+        sum = Some(s);
+        s.tanh().sum_all()
+    });
+    let s = sum.unwrap();
+    let z = (s * s).sum_all() + y; // the product reads `s` in its rule
+    let g = tape.backward(z).unwrap().get(x).unwrap().clone();
+    let expected: Vec<f64> = [0.5f64, -1.5].iter().map(|&v| 3.0 * (2.0 * 3.0 * v + (1.0 - (3.0 * v).tanh().powi(2)))).collect();
+    for (a, b) in g.data().iter().zip(&expected) {
+        assert!((a - b).abs() <= 1e-12 * b.abs(), "{a} vs {b}");
+    }
+}
