@@ -248,10 +248,11 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
         // their values.
         let (out, parts) = plan.run(tape, || run.segment(range, &state, &mut states))?;
         state = C::State::from_parts(&parts);
-        outputs.push(out);
+        outputs.extend(out);
     }
     drop(_restore);
-    let mut output = Var::try_concat(&outputs, 0)?;
+    // The steps' outputs become windows of this one buffer.
+    let mut output = Var::try_stack(&outputs, 0)?;
     let mut last = state;
     if let Some(inv) = &inverse {
         output = output.try_index_select(1, inv)?;
@@ -275,14 +276,14 @@ struct Run<'a, 't, T: Scalar, C> {
 impl<'t, T: Scalar, C: Cell<T>> Run<'_, 't, T, C> {
     /// Steps `range` from `state`: the input-only part of every step at
     /// once (one product), then each step's rows of it. Returns the
-    /// segment's outputs `(len, B, H)` and the parts of its last state;
+    /// segment's outputs (each `(B, H)`) and the parts of its last state;
     /// the state after each step is pushed onto `states`.
     fn segment(
         &self,
         range: std::ops::Range<usize>,
         state: &C::State<'t>,
         states: &mut Vec<C::State<'t>>,
-    ) -> Result<(Var<'t, T>, Vec<Var<'t, T>>)> {
+    ) -> Result<(Vec<Var<'t, T>>, Vec<Var<'t, T>>)> {
         let (tape, s) = (self.bind.tape(), self.x.shape());
         let (a, len, batch) = (range.start, range.len(), s[1]);
         let hidden = self.cell.hidden_size();
@@ -318,7 +319,7 @@ impl<'t, T: Scalar, C: Cell<T>> Run<'_, 't, T, C> {
             }
             states.push(state.clone());
         }
-        Ok((Var::try_stack(&outputs, 0)?, state.parts().into_vec()))
+        Ok((outputs, state.parts().into_vec()))
     }
 }
 
