@@ -261,6 +261,9 @@ pub(crate) fn unroll<'t, T: Scalar, C: Cell<T>>(
     Ok(Sequence { output, last, steps: states, inverse })
 }
 
+/// A segment's outputs, one `(B, H)` per step, and its last state's parts.
+type SegmentOut<'t, T> = (Vec<Var<'t, T>>, Vec<Var<'t, T>>);
+
 /// One direction's unrolling: the cell, its input `(T, B, I)` with the
 /// batch longest first, the lengths in that order, and the state shapes
 /// the cell declares.
@@ -283,7 +286,7 @@ impl<'t, T: Scalar, C: Cell<T>> Run<'_, 't, T, C> {
         range: std::ops::Range<usize>,
         state: &C::State<'t>,
         states: &mut Vec<C::State<'t>>,
-    ) -> Result<(Vec<Var<'t, T>>, Vec<Var<'t, T>>)> {
+    ) -> Result<SegmentOut<'t, T>> {
         let (tape, s) = (self.bind.tape(), self.x.shape());
         let (a, len, batch) = (range.start, range.len(), s[1]);
         let hidden = self.cell.hidden_size();
