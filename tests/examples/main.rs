@@ -4,6 +4,7 @@
 mod cells;
 mod char_lm;
 mod classify;
+mod copy_memory;
 mod custom_cell;
 mod long_range;
 mod seed_walkthrough;
