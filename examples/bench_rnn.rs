@@ -74,10 +74,13 @@ struct Args {
     /// library's, 1024).
     #[arg(long)]
     pool_mib: Option<usize>,
-    /// Gradient checkpointing with segments of this many steps (0: off,
-    /// the layer's default segments of ⌈√T⌉ steps, every value kept).
+    /// Gradient checkpointing with segments of this many steps (0: off).
     #[arg(long, default_value_t = 0)]
     checkpoint: usize,
+    /// Segments of this many steps without checkpointing (0: the layer's
+    /// default, ⌈√T⌉ steps, at least 32).
+    #[arg(long, default_value_t = 0)]
+    segments: usize,
     /// Threads for large matrix products.
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -197,6 +200,9 @@ fn main() {
     let x = Tensor::<f32>::rand_uniform(&[a.seq, a.batch, a.input], -1.0, 1.0, &mut rng);
     let h = a.hidden;
     let mut spec = Rnn::spec(a.input, h).bidirectional(a.bidirectional);
+    if a.segments > 0 {
+        spec = spec.segments(Segments::Steps(a.segments));
+    }
     if a.checkpoint > 0 {
         spec = spec.segments(Segments::Steps(a.checkpoint)).checkpoint(Checkpoint::On);
     }

@@ -87,7 +87,7 @@ impl<C> Rnn<C> {
     }
 
     /// How many steps run as one segment (default [`Segments::Auto`],
-    /// `⌈√T⌉`): each segment projects its steps' inputs in one product, and
+    /// `⌈√T⌉`, at least 32): each segment projects its steps' inputs in one product, and
     /// is the unit [`Rnn::checkpoint`] recomputes.
     ///
     /// # Panics

@@ -14,7 +14,8 @@ use crate::{NnError, Result};
 ///
 /// ```
 /// use tapegrad_nn::Segments;
-/// assert_eq!(Segments::Auto.length(1000), 32); // ⌈√1000⌉
+/// assert_eq!(Segments::Auto.length(10_000), 100); // ⌈√10000⌉
+/// assert_eq!(Segments::Auto.length(50), 32); // at least 32
 /// assert_eq!(Segments::Steps(50).length(1000), 50);
 /// assert_eq!(Segments::Steps(50).length(20), 20); // one segment
 /// ```
@@ -22,9 +23,12 @@ use crate::{NnError, Result};
 #[non_exhaustive]
 pub enum Segments {
     /// `⌈√T⌉` steps, `T` the longest sequence's length (padding not
-    /// counted): with checkpointing, `√T` segment boundaries are kept
-    /// and one segment of `√T` steps is recomputed at a time, which makes
-    /// the memory held for the backward pass smallest.
+    /// counted), but at least [`Segments::MIN_AUTO`]: with checkpointing,
+    /// `√T` segment boundaries are kept and one segment of `√T` steps is
+    /// recomputed at a time, which makes the memory held for the backward
+    /// pass smallest; shorter sequences, which need no checkpointing, run
+    /// in few segments (each costs a product of its own: at T = 50, 7
+    /// segments instead of 2 cost 2.4% more instructions per step).
     #[default]
     Auto,
     /// This many steps (at least 1; more than `T` means one segment).
@@ -32,10 +36,13 @@ pub enum Segments {
 }
 
 impl Segments {
+    /// The shortest segment [`Segments::Auto`] makes.
+    pub const MIN_AUTO: usize = 32;
+
     /// The segment length for a sequence of `steps` steps.
     pub fn length(self, steps: usize) -> usize {
         let n = match self {
-            Segments::Auto => (1..).find(|&k: &usize| k * k >= steps).unwrap_or(1),
+            Segments::Auto => (1..).find(|&k: &usize| k * k >= steps).unwrap_or(1).max(Self::MIN_AUTO),
             Segments::Steps(n) => n,
         };
         n.clamp(1, steps.max(1))

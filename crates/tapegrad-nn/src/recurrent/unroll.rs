@@ -281,12 +281,7 @@ impl<'t, T: Scalar, C: Cell<T>> Run<'_, 't, T, C> {
     /// once (one product), then each step's rows of it. Returns the
     /// segment's outputs (each `(B, H)`) and the parts of its last state;
     /// the state after each step is pushed onto `states`.
-    fn segment(
-        &self,
-        range: std::ops::Range<usize>,
-        state: &C::State<'t>,
-        states: &mut Vec<C::State<'t>>,
-    ) -> Result<SegmentOut<'t, T>> {
+    fn segment(&self, range: std::ops::Range<usize>, state: &C::State<'t>, states: &mut Vec<C::State<'t>>) -> Result<SegmentOut<'t, T>> {
         let (tape, s) = (self.bind.tape(), self.x.shape());
         let (a, len, batch) = (range.start, range.len(), s[1]);
         let hidden = self.cell.hidden_size();
