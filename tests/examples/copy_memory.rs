@@ -57,7 +57,7 @@ fn final_losses(s: &Summary) -> Vec<(Vec<f64>, f64)> {
 
 #[test]
 fn checkpointing_changes_no_loss_bit_for_bit_and_holds_far_fewer_values() {
-    let small = ["--length", "60", "--steps", "4", "--eval-every", "2", "--test", "16", "--hidden", "16", "--plot", "-"];
+    let small = ["--length", "200", "--steps", "4", "--eval-every", "2", "--test", "16", "--hidden", "128", "--plot", "-"];
     let on = run(&args(&[&small[..], &["--checkpoint", "on"]].concat())).unwrap();
     let off = run(&args(&[&small[..], &["--checkpoint", "off"]].concat())).unwrap();
     // Same seed, same data: every training loss and the final test loss are equal bit for bit.
@@ -65,8 +65,10 @@ fn checkpointing_changes_no_loss_bit_for_bit_and_holds_far_fewer_values() {
     for c in CELLS {
         let (held, plain) = (on.curve(c).held_checkpointed, on.curve(c).held_plain);
         assert_eq!((held, plain), (off.curve(c).held_checkpointed, off.curve(c).held_plain));
-        // Measured: 4.6× (LSTM) and 4.4× (GRU) fewer at this size, 9× at T = 200, hidden 128.
-        assert!(held * 4 < plain, "{c}: {held} values held with checkpointing, {plain} without");
+        // Measured: 2.2× (LSTM) and 2.0× (GRU) fewer at the example's size (T = 200,
+        // hidden 128). Without checkpointing a layer already keeps only the values its
+        // backward reads; the one-hot input and the head's logits are held either way.
+        assert!(held * 5 < plain * 3, "{c}: {held} values held with checkpointing, {plain} without");
     }
 }
 
@@ -74,15 +76,16 @@ fn checkpointing_changes_no_loss_bit_for_bit_and_holds_far_fewer_values() {
 fn at_t_10_the_gru_learns_to_copy_and_the_lstm_beats_chance_and_the_curves_are_plotted() {
     let plot = std::env::temp_dir().join(format!("tapegrad-copy-memory-{}.svg", std::process::id()));
     // The defaults (hidden 128, Adam at 0.01, batches of 32, checkpointing on) at T = 10.
-    let s = run(&args(&["--length", "10", "--steps", "1000", "--plot", plot.to_str().unwrap()])).unwrap();
+    let s = run(&args(&["--length", "10", "--steps", "1500", "--plot", plot.to_str().unwrap()])).unwrap();
     let base = baseline(10);
     let (gru, lstm) = (s.curve("GRU").last(), s.curve("LSTM").last());
-    // The GRU recalls most symbols: a third of the memoryless cross-entropy,
-    // most of the 1280 recalled symbols right where guessing gets 1/8.
+    // The GRU recalls most symbols (measured: 0.11× the memoryless
+    // cross-entropy, 92% of the 1280 recalled symbols right where guessing gets 1/8).
     assert!(gru.cross_entropy < 0.5 * base, "GRU: test cross-entropy {} vs baseline {base}", gru.cross_entropy);
     assert!(gru.recall_accuracy > 0.5, "GRU: recall accuracy {}", gru.recall_accuracy);
     // The LSTM learns slower on the same budget, but is past the baseline
-    // and well above chance (1/8 ± 0.009 over 1280 symbols).
+    // and well above chance (measured 0.88× and 22.3%; chance is 1/8 ± 0.009
+    // over 1280 symbols).
     assert!(lstm.cross_entropy < base, "LSTM: test cross-entropy {} vs baseline {base}", lstm.cross_entropy);
     assert!(lstm.recall_accuracy > 0.18, "LSTM: recall accuracy {}", lstm.recall_accuracy);
     // Before training, both are worse than the baseline (they have not even learned the blanks).
