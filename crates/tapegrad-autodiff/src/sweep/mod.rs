@@ -83,33 +83,7 @@ pub(crate) fn sweep<'t, T: Scalar>(
         state.grads[output as usize] = Some(seed);
     }
     let mut found: NodeMap<Val<'t, T>> = NodeMap::default();
-    let result: Result<()> = (|| {
-        for i in (lowest..n).rev() {
-            state.restored.release_above(tape, i);
-            let g = state.take(i)?;
-            if let (Some(g), true) = (&g, want[i]) {
-                found.insert(i, g.clone());
-            }
-            let others = state.outputs.remove(&i);
-            let totals = match (g, others) {
-                (None, None) => continue,
-                (Some(g), None) => state.visit(i, g, &[], &want)?,
-                (g, Some(mut others)) => {
-                    // A multi-output node: every output's gradient, its own first.
-                    others[0] = g;
-                    let zero = state.zero(i);
-                    state.visit(i, others[0].clone().unwrap_or(zero), &others, &want)?
-                }
-            };
-            // Output `k` of a fused region node `i` is node `i + k`.
-            for (k, t) in totals.into_iter().enumerate() {
-                if let (Some(t), true) = (t, want.get(i + k) == Some(&true)) {
-                    found.insert(i + k, t);
-                }
-            }
-        }
-        Ok(())
-    })();
+    let result = state.run(lowest..n, &want, &mut found);
     // Values a checkpoint dropped are dropped again, however the sweep ended.
     state.restored.release_all(tape);
     result?;
@@ -138,6 +112,36 @@ struct Sweep<'t, T: Scalar> {
 }
 
 impl<'t, T: Scalar> Sweep<'t, T> {
+    /// Visits nodes `range` in reverse, recording in `found` the whole
+    /// gradient of each wanted node.
+    fn run(&mut self, range: std::ops::Range<usize>, want: &[bool], found: &mut NodeMap<Val<'t, T>>) -> Result<()> {
+        for i in range.rev() {
+            self.restored.release_above(self.tape, i);
+            let g = self.take(i)?;
+            if let (Some(g), true) = (&g, want[i]) {
+                found.insert(i, g.clone());
+            }
+            let others = self.outputs.remove(&i);
+            let totals = match (g, others) {
+                (None, None) => continue,
+                (Some(g), None) => self.visit(i, g, &[], want)?,
+                (g, Some(mut others)) => {
+                    // A multi-output node: every output's gradient, its own first.
+                    others[0] = g;
+                    let zero = self.zero(i);
+                    self.visit(i, others[0].clone().unwrap_or(zero), &others, want)?
+                }
+            };
+            // Output `k` of a fused region node `i` is node `i + k`.
+            for (k, t) in totals.into_iter().enumerate() {
+                if let (Some(t), true) = (t, want.get(i + k) == Some(&true)) {
+                    found.insert(i + k, t);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn new(tape: &'t Tape<T>, range: std::ops::Range<usize>, want: &[bool], first_order: bool) -> Self {
         let mut needed = vec![false; range.end];
         {
@@ -176,7 +180,6 @@ impl<'t, T: Scalar> Sweep<'t, T> {
     }
 
     /// Runs the rule of node `i` on its gradient `g` and accumulates what
-    /// each of its inputs receives.
     /// each of its inputs receives. A fused region (whose further outputs'
     /// gradients are `outputs`) also returns the whole gradient of each of
     /// its outputs, when one of them is in `want`.
