@@ -238,7 +238,7 @@ impl<T: Scalar> View<'_, T> {
     /// The DOT line of node `i`: its label (name, op, shape) and style.
     fn node_line(&self, i: usize) -> String {
         let n = &self.inner.nodes[i];
-        let shape = format!("{:?}", n.shape);
+        let shape = format!("{:?}", n.shape());
         let name = self.inner.names.get(&(i as u32));
         let prefix = || name.map(|n| format!("{n}: ")).unwrap_or_default();
         let (label, style) = match self.kind(i) {

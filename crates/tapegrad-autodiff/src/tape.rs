@@ -23,11 +23,23 @@ pub(crate) struct Node<T: Scalar> {
     /// The time step that was current when the node was recorded
     /// ([`Tape::set_step`]), or `u32::MAX` for none.
     pub(crate) step: u32,
-    /// The value's shape (kept when a checkpoint drops the value).
+    /// The value's shape once a checkpoint has dropped the value (empty
+    /// before): read it with [`Node::shape`].
     pub(crate) shape: Shape,
     /// Whether `value` is only a placeholder: a checkpoint dropped it, and
     /// it is recomputed from the parents when read (see `checkpoint.rs`).
     pub(crate) released: bool,
+}
+
+impl<T: Scalar> Node<T> {
+    /// The value's shape, whether or not the value was dropped.
+    pub(crate) fn shape(&self) -> &[usize] {
+        if self.released {
+            &self.shape
+        } else {
+            self.value.shape()
+        }
+    }
 }
 
 pub(crate) struct Inner<T: Scalar> {
@@ -236,8 +248,7 @@ impl<T: Scalar> Tape<T> {
         let mut inner = self.inner.borrow_mut();
         let id = u32::try_from(inner.nodes.len()).ok().filter(|&id| id < LOCAL).expect("tape: more than 2^31 nodes");
         let (op, parents) = if requires_grad { (op, parents) } else { (Op::Constant, SmallVec::new()) };
-        let shape = Shape::from_slice(value.shape());
-        inner.nodes.push(Node { value, op, parents, requires_grad, location, step: self.step.get(), shape, released: false });
+        inner.nodes.push(Node { value, op, parents, requires_grad, location, step: self.step.get(), shape: Shape::new(), released: false });
         Var { tape: self, id }
     }
 
@@ -287,7 +298,7 @@ impl<T: Scalar> Tape<T> {
             Some(n) => format!("`{n}` (node {id})"),
             None => {
                 let node = &inner.nodes[id as usize];
-                format!("node {id} ({} of shape {:?}, recorded at {})", node.op.name(), node.shape, node.location)
+                format!("node {id} ({} of shape {:?}, recorded at {})", node.op.name(), node.shape(), node.location)
             }
         }
     }
@@ -404,7 +415,7 @@ impl<'t, T: Scalar> Var<'t, T> {
         if self.id & LOCAL != 0 {
             return Shape::from_slice(self.value().shape());
         }
-        self.tape.inner.borrow().nodes[self.id as usize].shape.clone()
+        Shape::from_slice(self.tape.inner.borrow().nodes[self.id as usize].shape())
     }
 
     /// Whether gradients flow into it (a leaf, or computed from one; a

@@ -58,6 +58,9 @@ impl ShapeOp {
     }
 }
 
+/// The smallest concatenation (in scalars) whose parts are re-pointed at it.
+const ALIAS_MIN: usize = 4096;
+
 impl<T: Scalar> crate::Tape<T> {
     /// After a concatenation `whole` whose parts are contiguous blocks of
     /// it (along its first axis, or one whose leading axes are all 1),
@@ -71,7 +74,7 @@ impl<T: Scalar> crate::Tape<T> {
         let flat = y.reshape(&[y.numel()]);
         let mut start = 0;
         for v in parts.iter().filter(|v| v.id & crate::ops::fused::LOCAL == 0) {
-            let n = inner.nodes[v.id as usize].shape.iter().product::<usize>();
+            let n = inner.nodes[v.id as usize].shape().iter().product::<usize>();
             repoint(&mut inner.nodes, v.id, &flat.narrow(0, start, n));
             start += n;
         }
@@ -90,24 +93,24 @@ fn repoint<T: Scalar>(nodes: &mut [crate::tape::Node<T>], id: u32, block: &Tenso
     let shares = |p: u32| nodes[p as usize].value.shares_buffer(&old);
     let through: Vec<(u32, usize)> = match node.op {
         Op::Shape(ShapeOp::Reshape) => node.parents.iter().filter(|&&p| shares(p)).map(|&p| (p, 0)).collect(),
-        Op::Shape(ShapeOp::Concat { axis }) if node.shape[..axis].iter().all(|&d| d == 1) => {
+        Op::Shape(ShapeOp::Concat { axis }) if node.shape()[..axis].iter().all(|&d| d == 1) => {
             let mut start = 0;
             let mut inputs = Vec::new();
             for &p in &node.parents {
                 if shares(p) {
                     inputs.push((p, start));
                 }
-                start += nodes[p as usize].shape.iter().product::<usize>();
+                start += nodes[p as usize].shape().iter().product::<usize>();
             }
             inputs
         }
         _ => Vec::new(),
     };
     let node = &mut nodes[id as usize];
-    node.value = block.reshape(&node.shape);
+    node.value = block.reshape(old.shape());
     drop(old);
     for (p, start) in through {
-        let n = nodes[p as usize].shape.iter().product::<usize>();
+        let n = nodes[p as usize].shape().iter().product::<usize>();
         repoint(nodes, p, &block.narrow(0, start, n));
     }
 }
@@ -264,7 +267,8 @@ impl<'t, T: Scalar> Var<'t, T> {
         let y = Tensor::try_concat(&refs, axis)?;
         let whole = first.tape.record(y, Op::Shape(ShapeOp::Concat { axis }), vars)?;
         drop(values);
-        if first.shape()[..axis].iter().all(|&d| d == 1) {
+        // (Not worth it for small values: their copies cost less than the bookkeeping.)
+        if first.shape()[..axis].iter().all(|&d| d == 1) && whole.shape().iter().product::<usize>() >= ALIAS_MIN {
             whole.tape.alias_blocks(whole.id, vars);
         }
         Ok(whole)

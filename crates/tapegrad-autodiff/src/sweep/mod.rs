@@ -196,9 +196,12 @@ impl<'t, T: Scalar> Sweep<'t, T> {
         }
         self.restored.prepare(self.tape, i, &op, &parents)?;
         let (inputs, output) = self.values(i, &parents);
-        let shapes: SmallVec<[Shape; 2]> = {
+        // Only rearrangements, reductions and index ops read their inputs' shapes.
+        let shapes: SmallVec<[Shape; 2]> = if matches!(op, Op::Shape(_) | Op::Reduce(_) | Op::Index(_)) {
             let inner = self.tape.inner.borrow();
-            parents.iter().map(|&p| inner.nodes[p as usize].shape.clone()).collect()
+            parents.iter().map(|&p| Shape::from_slice(inner.nodes[p as usize].shape())).collect()
+        } else {
+            SmallVec::new()
         };
         let anomaly = self.tape.anomaly.get();
         let cx = Backward {
@@ -217,7 +220,7 @@ impl<'t, T: Scalar> Sweep<'t, T> {
         };
         for ((k, &p), c) in parents.iter().enumerate().zip(contributions) {
             if let (Some(c), true) = (c, wants[k]) {
-                self.accept(i, p as usize, &shapes[k], c)?;
+                self.accept(i, p as usize, c)?;
             }
         }
         Ok(totals)
@@ -226,7 +229,7 @@ impl<'t, T: Scalar> Sweep<'t, T> {
     /// Zeros of node `i`'s shape: the gradient of a multi-output node's
     /// first output when only its others received one.
     fn zero(&self, i: usize) -> Val<'t, T> {
-        let z = Tensor::zeros(&self.tape.inner.borrow().nodes[i].shape);
+        let z = Tensor::zeros(self.tape.inner.borrow().nodes[i].shape());
         if self.first_order {
             Val::Tensor(z)
         } else {
@@ -246,12 +249,11 @@ impl<'t, T: Scalar> Sweep<'t, T> {
         (parents.iter().map(|&p| value(p as usize)).collect(), value(i))
     }
 
-    /// Adds the contribution `c` of node `user` to its input `p` (of
-    /// shape `shape`).
-    fn accept(&mut self, user: usize, p: usize, shape: &Shape, c: Contribution<'t, T>) -> Result<()> {
+    /// Adds the contribution `c` of node `user` to its input `p`.
+    fn accept(&mut self, user: usize, p: usize, c: Contribution<'t, T>) -> Result<()> {
         match c {
             Contribution::Dense(gp) => {
-                let gp = self.unbroadcast(user, gp, shape)?;
+                let gp = self.unbroadcast(user, p, gp)?;
                 self.check_finite(user, || gp.value())?;
                 accumulate(&mut self.grads[p], gp);
             }
@@ -264,7 +266,7 @@ impl<'t, T: Scalar> Sweep<'t, T> {
                 }
                 let parts = self.pieces.entry(p).or_insert_with(|| Pieces::new(axis));
                 parts.push(start, grad);
-                if parts.elements() >= shape.iter().product::<usize>() {
+                if parts.elements() >= self.tape.inner.borrow().nodes[p].shape().iter().product::<usize>() {
                     let parts = self.pieces.remove(&p).expect("just inserted");
                     self.gather(p, parts)?;
                 }
@@ -284,7 +286,7 @@ impl<'t, T: Scalar> Sweep<'t, T> {
 
     /// Adds the pieces of node `p`'s gradient into its slot.
     fn gather(&mut self, p: usize, parts: Pieces<T>) -> Result<()> {
-        let shape = self.tape.inner.borrow().nodes[p].shape.clone();
+        let shape = Shape::from_slice(self.tape.inner.borrow().nodes[p].shape());
         let acc = self.grads[p].take().map(|g| match g {
             Val::Tensor(t) => t,
             v => v.value(),
@@ -313,19 +315,23 @@ impl<'t, T: Scalar> Sweep<'t, T> {
         })
     }
 
-    /// Sums a gradient sent by node `user` back to the shape of the input
-    /// it belongs to (the one place broadcasting is undone), checking that
-    /// it can be.
-    fn unbroadcast(&self, user: usize, g: Val<'t, T>, shape: &Shape) -> Result<Val<'t, T>> {
+    /// Sums a gradient sent by node `user` back to the shape of its input
+    /// `p` (the one place broadcasting is undone), checking that it can be.
+    fn unbroadcast(&self, user: usize, p: usize, g: Val<'t, T>) -> Result<Val<'t, T>> {
         let gs = g.shape();
-        if &gs == shape {
-            return Ok(g);
-        }
-        if tapegrad_tensor::broadcast_shapes("backward", shape, &gs).map(|b| b == gs).unwrap_or(false) {
-            return Ok(g.sum_to(shape));
+        let shape = {
+            let inner = self.tape.inner.borrow();
+            let shape = inner.nodes[p].shape();
+            if shape == gs.as_slice() {
+                return Ok(g);
+            }
+            Shape::from_slice(shape)
+        };
+        if tapegrad_tensor::broadcast_shapes("backward", &shape, &gs).map(|b| b == gs).unwrap_or(false) {
+            return Ok(g.sum_to(&shape));
         }
         let op = self.tape.inner.borrow().nodes[user].op.name();
-        Err(AutodiffError::GradientShape { op, gradient: gs, input: shape.clone() })
+        Err(AutodiffError::GradientShape { op, gradient: gs, input: shape })
     }
 }
 

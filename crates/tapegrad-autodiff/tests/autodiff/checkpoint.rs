@@ -226,8 +226,10 @@ fn a_custom_op_is_recomputed_by_its_forward() {
 #[test]
 fn a_stacked_sequence_is_held_once() {
     let tape = Tape::<f64>::new();
-    let w = tape.leaf(Tensor::from_vec(vec![0.5, -0.25], &[1, 2]));
-    let mut h = tape.leaf(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]));
+    // (Large enough to be worth re-pointing: 4096 scalars stacked.)
+    let w = tape.leaf(Tensor::from_vec((0..64).map(|k| 0.5 - 0.01 * k as f64).collect(), &[1, 64]));
+    let h0 = Tensor::from_vec((0..16 * 64).map(|k| (k as f64 * 0.1).sin()).collect(), &[16, 64]);
+    let mut h = tape.leaf(h0.clone());
     let mut steps = Vec::new();
     for _ in 0..4 {
         h = (h * w).tanh();
@@ -243,7 +245,7 @@ fn a_stacked_sequence_is_held_once() {
     let plain = {
         let t = Tape::<f64>::new();
         let w = t.leaf(w.value());
-        let mut h = t.leaf(Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]));
+        let mut h = t.leaf(h0);
         let mut sum = t.scalar(0.0);
         for _ in 0..4 {
             h = (h * w).tanh();
@@ -259,12 +261,12 @@ fn a_stacked_sequence_is_held_once() {
 #[test]
 fn stacked_segments_of_a_sequence_are_held_once() {
     let tape = Tape::<f32>::new();
-    let w = tape.leaf(Tensor::from_vec(vec![0.5, -0.25], &[1, 2]));
-    let mut h = tape.leaf(Tensor::ones(&[3, 2]));
+    let w = tape.leaf(Tensor::from_vec((0..64).map(|k| 0.5 - 0.01 * k as f32).collect(), &[1, 64]));
+    let mut h = tape.leaf(Tensor::ones(&[16, 64]));
     let (mut steps, mut segments) = (Vec::new(), Vec::new());
     for _ in 0..3 {
         let mut seg = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..4 {
             h = (h * w).tanh();
             seg.push(h);
         }
@@ -272,7 +274,7 @@ fn stacked_segments_of_a_sequence_are_held_once() {
         steps.extend(seg);
     }
     let y = Var::concat(&segments, 0);
-    assert_eq!(y.shape().as_slice(), &[6, 3, 2]);
+    assert_eq!(y.shape().as_slice(), &[12, 16, 64]);
     for (k, s) in steps.iter().chain(&segments).enumerate() {
         assert!(s.value().shares_buffer(&y.value()), "value {k}");
     }
@@ -283,7 +285,8 @@ fn stacked_segments_of_a_sequence_are_held_once() {
 fn keep_needed_drops_only_unread_values_and_changes_no_gradient() {
     let run = |lean: bool| {
         let tape = Tape::<f64>::new();
-        let v: Vec<Var<'_, f64>> = inputs::<f64>(5, 4).into_iter().map(|x| tape.leaf(x)).collect();
+        // Wide enough that the values are worth dropping (small ones are kept).
+        let v: Vec<Var<'_, f64>> = inputs::<f64>(5, 512).into_iter().map(|x| tape.leaf(x)).collect();
         let body = || unrolled(&tape, &v, 5, 0);
         let y = if lean { tape.keep_needed(body) } else { body() }.unwrap();
         let held = tape.held_values();
